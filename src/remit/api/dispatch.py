@@ -1,0 +1,81 @@
+"""Runs one authenticated, decoded call: idempotency, transaction, handler, expansion.
+
+Everything here is synchronous and runs on a worker thread; the ASGI edge in
+``remit.api.app`` does the socket work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from remit.api import idempotency
+from remit.api.expand import Loader, expand
+from remit.api.routing import Route
+from remit.context import CallContext
+from remit.primitives.errors import APIError, StripeError
+from remit.store.engine import Store
+
+log = logging.getLogger("remit.api")
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    status: int
+    body: bytes
+    replayed: bool = False
+    error_type: str | None = None
+
+
+def dumps(obj: Mapping[str, Any]) -> bytes:
+    # Stripe answers pretty-printed JSON; SDKs and people reading curl output expect it.
+    return json.dumps(obj, indent=2, ensure_ascii=False).encode()
+
+
+def error_result(error: StripeError) -> Result:
+    return Result(error.http_status, dumps(error.to_dict()), error_type=error.type)
+
+
+def execute(
+    store: Store,
+    loaders: Mapping[str, Loader],
+    route: Route,
+    ctx: CallContext,
+    params: dict[str, Any],
+    path_params: dict[str, str],
+    wall_now: int,
+) -> Result:
+    claim = None
+    if ctx.idempotency_key is not None:
+        print_ = idempotency.fingerprint(route.method, route.path, {**params, **path_params})
+        outcome = idempotency.begin(
+            store, ctx.account_id, ctx.idempotency_key, print_, ctx.request_id or "", wall_now
+        )
+        if isinstance(outcome, idempotency.Replay):
+            return Result(outcome.status, outcome.body, replayed=True)
+        claim = outcome
+    try:
+        with store.write() if route.writes else store.read() as conn:
+            values = route.schema.validate(params)
+            obj = route.handler(conn, ctx, values, **path_params)
+            if values.get("expand"):
+                expand(conn, ctx.account_id, obj, values["expand"], loaders)
+            body = dumps(obj)
+            if claim is not None:
+                idempotency.finish(conn, claim, 200, body)
+        return Result(200, body)
+    except StripeError as error:
+        # The request's effects rolled back; its answer is still the answer to this key.
+        result = error_result(error)
+        if claim is not None:
+            with store.write() as conn:
+                idempotency.finish(conn, claim, result.status, result.body)
+        return result
+    except Exception:
+        log.exception("unhandled error in %s %s", route.method, route.path)
+        if claim is not None:
+            idempotency.release(store, claim)
+        return error_result(APIError("An unexpected error occurred on our side."))

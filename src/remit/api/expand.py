@@ -1,0 +1,76 @@
+"""``expand[]``: replace ids in a response by the objects they name, along dotted paths."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from remit.primitives.errors import invalid_parameter
+from remit.primitives.ids import prefix_of
+
+MAX_DEPTH = 4
+
+# prefix -> loader(conn, account_id, object_id) -> rendered object
+Loader = Callable[[sa.Connection, str, str], dict[str, Any]]
+
+
+def expand(
+    conn: sa.Connection,
+    account_id: str,
+    obj: dict[str, Any],
+    paths: Sequence[str],
+    loaders: Mapping[str, Loader],
+) -> dict[str, Any]:
+    for path in paths:
+        parts = path.split(".")
+        if len(parts) > MAX_DEPTH:
+            raise invalid_parameter(
+                "expand",
+                f"You cannot expand more than {MAX_DEPTH} levels of a property. Property: {path}",
+            )
+        _expand_path(conn, account_id, obj, parts, path, loaders)
+    return obj
+
+
+def _expand_path(
+    conn: sa.Connection,
+    account_id: str,
+    node: Any,
+    parts: list[str],
+    path: str,
+    loaders: Mapping[str, Loader],
+) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _expand_path(conn, account_id, item, parts, path, loaders)
+        return
+    head, rest = parts[0], parts[1:]
+    if not isinstance(node, dict) or head not in node:
+        raise _not_expandable(path)
+    value = node[head]
+    if rest:
+        if value is None:
+            return
+        if isinstance(value, str):
+            value = node[head] = _load(conn, account_id, value, path, loaders)
+        _expand_path(conn, account_id, value, rest, path, loaders)
+        return
+    if isinstance(value, str):
+        node[head] = _load(conn, account_id, value, path, loaders)
+    elif value is not None and not isinstance(value, dict):
+        raise _not_expandable(path)
+
+
+def _load(
+    conn: sa.Connection, account_id: str, object_id: str, path: str, loaders: Mapping[str, Loader]
+) -> dict[str, Any]:
+    loader = loaders.get(prefix_of(object_id))
+    if loader is None:
+        raise _not_expandable(path)
+    return loader(conn, account_id, object_id)
+
+
+def _not_expandable(path: str) -> Exception:
+    return invalid_parameter("expand", f"This property cannot be expanded ({path}).")

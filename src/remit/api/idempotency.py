@@ -1,0 +1,143 @@
+"""Idempotency keys: the first response to a key is the response, for 24 hours and more.
+
+A key is claimed in its own short transaction (``in_flight``), so a concurrent
+duplicate sees the claim and gets 409 instead of running twice. The handler's
+transaction stores the response together with its effects; a response that
+reached the caller therefore always replays, byte for byte. A claim whose
+request died (process killed) is taken over once it is ``STALE_AFTER_S`` old.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from remit.api.tables import idempotency_keys
+from remit.primitives.errors import IdempotencyError, InvalidRequestError
+from remit.store.engine import Store
+
+MAX_KEY_CHARS = 255
+RETENTION_S = 48 * 3600
+STALE_AFTER_S = 120
+KEYED_METHODS = frozenset({"POST", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    account_id: str
+    key: str
+
+
+def fingerprint(method: str, path: str, params: dict[str, Any]) -> str:
+    canonical = json.dumps([method, path, params], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_CHARS:
+        raise InvalidRequestError(
+            f"Idempotency keys must be 1 to {MAX_KEY_CHARS} characters long.",
+            param="Idempotency-Key",
+        )
+    return key
+
+
+def begin(
+    store: Store, account_id: str, key: str, print_: str, request_id: str, now: int
+) -> Claim | Replay:
+    for _ in range(2):  # a lost insert race on PostgreSQL is answered by re-reading
+        try:
+            with store.write() as conn:
+                return _begin(conn, account_id, key, print_, request_id, now)
+        except IntegrityError:
+            continue
+    raise _in_use()
+
+
+def _begin(
+    conn: sa.Connection, account_id: str, key: str, print_: str, request_id: str, now: int
+) -> Claim | Replay:
+    where = (idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)
+    row = conn.execute(sa.select(idempotency_keys).where(*where)).first()
+    if row is not None and row.created + RETENTION_S < now:
+        conn.execute(idempotency_keys.delete().where(*where))
+        row = None
+    if row is None:
+        conn.execute(
+            idempotency_keys.insert().values(
+                account_id=account_id,
+                key=key,
+                fingerprint=print_,
+                status="in_flight",
+                request_id=request_id,
+                locked_at=now,
+                created=now,
+            )
+        )
+        return Claim(account_id, key)
+    if row.fingerprint != print_:
+        raise IdempotencyError(
+            "Keys for idempotent requests can only be used with the same parameters they "
+            f"were first used with. Try using a key other than '{key}' if you meant to "
+            "execute a different request."
+        )
+    if row.status == "done":
+        return Replay(row.response_status, bytes(row.response_body))
+    if row.locked_at + STALE_AFTER_S > now:
+        raise _in_use()
+    conn.execute(
+        idempotency_keys.update().where(*where).values(locked_at=now, request_id=request_id)
+    )
+    return Claim(account_id, key)
+
+
+def _in_use() -> IdempotencyError:
+    return IdempotencyError(
+        "There is currently another in-progress request using this idempotency key. "
+        "Retry this request later.",
+        code="idempotency_key_in_use",
+        http_status=409,
+    )
+
+
+def finish(conn: sa.Connection, claim: Claim, status: int, body: bytes) -> None:
+    """Store the response; call inside the transaction that made the request's effects."""
+    conn.execute(
+        idempotency_keys.update()
+        .where(
+            idempotency_keys.c.account_id == claim.account_id,
+            idempotency_keys.c.key == claim.key,
+        )
+        .values(status="done", response_status=status, response_body=body)
+    )
+
+
+def release(store: Store, claim: Claim) -> None:
+    """Forget a claim whose request failed without effects, so a retry may run."""
+    with store.write() as conn:
+        conn.execute(
+            idempotency_keys.delete().where(
+                idempotency_keys.c.account_id == claim.account_id,
+                idempotency_keys.c.key == claim.key,
+                idempotency_keys.c.status == "in_flight",
+            )
+        )
+
+
+def purge(store: Store, now: int) -> int:
+    with store.write() as conn:
+        result = conn.execute(
+            idempotency_keys.delete().where(idempotency_keys.c.created < now - RETENTION_S)
+        )
+    return result.rowcount

@@ -1,0 +1,220 @@
+"""Customers: the first resource carried end to end."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+
+from remit.billing import test_clocks
+from remit.billing.tables import customers
+from remit.context import CallContext
+from remit.events import service as events
+from remit.primitives.errors import ResourceMissing, invalid_parameter
+from remit.primitives.ids import new_id
+
+PREFIX_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+EMPTY_INVOICE_SETTINGS: dict[str, Any] = {
+    "custom_fields": None,
+    "default_payment_method": None,
+    "footer": None,
+    "rendering_options": None,
+}
+ADDRESS_KEYS = ("city", "country", "line1", "line2", "postal_code", "state")
+
+
+def render(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "customer",
+        "address": _full_address(row.address),
+        "balance": row.balance,
+        "created": row.created,
+        "currency": row.currency,
+        "default_source": None,
+        "delinquent": row.delinquent,
+        "description": row.description,
+        "discount": None,
+        "email": row.email,
+        "invoice_prefix": row.invoice_prefix,
+        "invoice_settings": {**EMPTY_INVOICE_SETTINGS, **row.invoice_settings},
+        "livemode": False,
+        "metadata": dict(row.metadata),
+        "name": row.name,
+        "next_invoice_sequence": row.next_invoice_sequence,
+        "phone": row.phone,
+        "preferred_locales": list(row.preferred_locales),
+        "shipping": _shipping(row.shipping),
+        "tax_exempt": row.tax_exempt,
+        "test_clock": row.test_clock,
+    }
+
+
+def _full_address(address: dict[str, Any] | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {key: address.get(key) for key in ADDRESS_KEYS}
+
+
+def _shipping(shipping: dict[str, Any] | None) -> dict[str, Any] | None:
+    if shipping is None:
+        return None
+    return {
+        "address": _full_address(shipping.get("address") or {}),
+        "name": shipping.get("name"),
+        "phone": shipping.get("phone"),
+    }
+
+
+def load(conn: sa.Connection, account_id: str, customer_id: str, param: str = "id") -> Any:
+    row = conn.execute(
+        sa.select(customers).where(
+            customers.c.id == customer_id, customers.c.account_id == account_id
+        )
+    ).first()
+    if row is None:
+        raise ResourceMissing("customer", customer_id, param=param)
+    return row
+
+
+def load_live(conn: sa.Connection, account_id: str, customer_id: str, param: str = "id") -> Any:
+    row = load(conn, account_id, customer_id, param)
+    if row.deleted:
+        raise ResourceMissing("customer", customer_id, param=param)
+    return row
+
+
+def retrieve(conn: sa.Connection, account_id: str, customer_id: str) -> dict[str, Any]:
+    row = load(conn, account_id, customer_id)
+    if row.deleted:
+        return {"id": row.id, "object": "customer", "deleted": True}
+    return render(row)
+
+
+def _new_prefix(conn: sa.Connection, account_id: str) -> str:
+    for _ in range(20):
+        prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(8))
+        if not _prefix_taken(conn, account_id, prefix):
+            return prefix
+    raise RuntimeError("could not find a free invoice prefix")
+
+
+def _prefix_taken(conn: sa.Connection, account_id: str, prefix: str) -> bool:
+    return (
+        conn.execute(
+            sa.select(customers.c.id).where(
+                customers.c.account_id == account_id, customers.c.invoice_prefix == prefix
+            )
+        ).first()
+        is not None
+    )
+
+
+def _checked_prefix(conn: sa.Connection, account_id: str, prefix: str) -> str:
+    if not (3 <= len(prefix) <= 12 and prefix.isalnum() and prefix.isupper()):
+        raise invalid_parameter(
+            "invoice_prefix",
+            "Invoice prefix must be 3 to 12 uppercase letters or numbers.",
+        )
+    if _prefix_taken(conn, account_id, prefix):
+        raise invalid_parameter(
+            "invoice_prefix", f"Invoice prefix {prefix} is already used by another customer."
+        )
+    return prefix
+
+
+def _column_values(params: dict[str, Any]) -> dict[str, Any]:
+    """Params that map one-to-one onto columns; "" clears a nullable string."""
+    values: dict[str, Any] = {}
+    for key in ("email", "name", "description", "phone"):
+        if key in params:
+            values[key] = params[key] or None
+    for key in ("address", "shipping"):
+        if key in params:
+            values[key] = params[key]
+    for key in ("balance", "tax_exempt", "next_invoice_sequence"):
+        if key in params:
+            values[key] = params[key]
+    if "preferred_locales" in params:
+        values["preferred_locales"] = params["preferred_locales"] or []
+    return values
+
+
+def create(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    clock_id = params.get("test_clock")
+    created = test_clocks.now_for(conn, ctx, clock_id)
+    customer_id = new_id("cus")
+    prefix = params.get("invoice_prefix")
+    values = {
+        "metadata": params["metadata"].apply({}) if "metadata" in params else {},
+        "invoice_settings": params.get("invoice_settings") or {},
+        "invoice_prefix": (
+            _checked_prefix(conn, ctx.account_id, prefix)
+            if prefix
+            else _new_prefix(conn, ctx.account_id)
+        ),
+        "preferred_locales": [],
+        **_column_values(params),
+    }
+    conn.execute(
+        customers.insert().values(
+            id=customer_id,
+            account_id=ctx.account_id,
+            created=created,
+            test_clock=clock_id,
+            **values,
+        )
+    )
+    ctx.touch(customer_id)
+    obj = render(load(conn, ctx.account_id, customer_id))
+    events.emit(conn, ctx, "customer.created", obj, created=created)
+    return obj
+
+
+def update(
+    conn: sa.Connection, ctx: CallContext, customer_id: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    row = load_live(conn, ctx.account_id, customer_id)
+    before = render(row)
+    values = _column_values(params)
+    if "metadata" in params:
+        values["metadata"] = params["metadata"].apply(dict(row.metadata))
+    if "invoice_settings" in params:
+        values["invoice_settings"] = {**row.invoice_settings, **(params["invoice_settings"] or {})}
+    if params.get("invoice_prefix") and params["invoice_prefix"] != row.invoice_prefix:
+        values["invoice_prefix"] = _checked_prefix(conn, ctx.account_id, params["invoice_prefix"])
+    ctx.touch(customer_id)
+    if values:
+        conn.execute(customers.update().where(customers.c.id == row.id).values(**values))
+    after = render(load(conn, ctx.account_id, customer_id))
+    changed = previous_attributes(before, after)
+    if changed:
+        now = test_clocks.now_for(conn, ctx, row.test_clock)
+        events.emit(conn, ctx, "customer.updated", after, previous_attributes=changed, created=now)
+    return after
+
+
+def delete(conn: sa.Connection, ctx: CallContext, customer_id: str) -> dict[str, Any]:
+    row = load_live(conn, ctx.account_id, customer_id)
+    conn.execute(customers.update().where(customers.c.id == row.id).values(deleted=True))
+    ctx.touch(customer_id)
+    now = test_clocks.now_for(conn, ctx, row.test_clock)
+    events.emit(conn, ctx, "customer.deleted", render(row), created=now)
+    return {"id": row.id, "object": "customer", "deleted": True}
+
+
+def previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's ``previous_attributes``: the old values of what changed, nested for hashes."""
+    changed: dict[str, Any] = {}
+    for key, old in before.items():
+        new = after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed[key] = previous_attributes(old, new) | {
+                k: None for k in new.keys() - old.keys()
+            }
+        else:
+            changed[key] = old
+    return changed

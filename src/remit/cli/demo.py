@@ -1,0 +1,201 @@
+"""``remit demo``: a small business, driven through the official Stripe SDK, on the embedded default.
+
+It creates an account, starts the API server (with its in-process worker) on
+loopback, subscribes a local receiver to webhooks, and runs a day of customer
+work: sign-ups, profile changes, a churned customer, a test clock, a retried
+request and a few mistakes. It then prints what the platform recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import stripe
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from remit.accounts.service import create_account
+from remit.api import request_log
+from remit.primitives.clock import WallClock
+from remit.runtime import build_app, migrate_store
+from remit.settings import Settings
+
+DEMO_DIR = Path(".remit") / "demo"
+CUSTOMERS = 120
+DELIVERY_WAIT_S = 30
+console = Console()
+
+
+class Receiver:
+    """A webhook receiver that verifies every signature, as a user's server would."""
+
+    def __init__(self) -> None:
+        self.secret = ""
+        self.verified: list[str] = []
+        self.rejected = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    event = stripe.Webhook.construct_event(
+                        body, self.headers.get("Stripe-Signature", ""), receiver.secret
+                    )
+                    receiver.verified.append(event.id)
+                    self.send_response(200)
+                except (ValueError, stripe.SignatureVerificationError):
+                    receiver.rejected += 1
+                    self.send_response(400)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_server(settings: Settings, port: int) -> tuple[uvicorn.Server, Any]:
+    app = build_app(settings, run_worker=True)
+    migrate_store(app.store)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the API server did not start")
+        time.sleep(0.05)
+    return server, app
+
+
+def _business_day(client: stripe.StripeClient, receiver: Receiver) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    endpoint = client.v1.webhook_endpoints.create(
+        params={"url": receiver.url, "enabled_events": ["*"], "description": "demo receiver"}
+    )
+    receiver.secret = endpoint.secret or ""
+    created = [
+        client.v1.customers.create(
+            params={
+                "email": f"buyer{n:03d}@example.com",
+                "name": f"Buyer {n:03d}",
+                "metadata": {"plan": "pro" if n % 3 else "starter"},
+            }
+        )
+        for n in range(CUSTOMERS)
+    ]
+    for customer in created[:10]:
+        client.v1.customers.update(customer.id, params={"address": {"country": "FR"}})
+    client.v1.customers.delete(created[-1].id)
+    listed = list(client.v1.customers.list(params={"limit": 100}).auto_paging_iter())
+    facts["customers listed (auto-pagination)"] = len(listed)
+    facts["found by email"] = len(
+        client.v1.customers.list(params={"email": "buyer007@example.com"}).data
+    )
+    clock = client.v1.test_helpers.test_clocks.create(
+        params={"frozen_time": int(time.time()) - 86_400, "name": "demo month"}
+    )
+    on_clock = client.v1.customers.create(params={"email": "sim@example.com", "test_clock": clock.id})
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": int(time.time())})
+    expanded = client.v1.customers.retrieve(on_clock.id, params={"expand": ["test_clock"]})
+    facts["expanded test clock"] = expanded.test_clock.id == clock.id  # type: ignore[union-attr]
+    first = client.v1.customers.create(
+        params={"email": "retry@example.com"}, options={"idempotency_key": "demo-signup-1"}
+    )
+    again = client.v1.customers.create(
+        params={"email": "retry@example.com"}, options={"idempotency_key": "demo-signup-1"}
+    )
+    facts["idempotent retry returned the same customer"] = first.id == again.id
+    mistakes = 0
+    for attempt in (
+        lambda: client.v1.customers.create(params={"tax_exempt": "sometimes"}),
+        lambda: client.v1.customers.retrieve("cus_doesnotexist"),
+    ):
+        try:
+            attempt()
+        except stripe.InvalidRequestError:
+            mistakes += 1
+    facts["mistakes answered with Stripe errors"] = mistakes
+    return facts
+
+
+def _wait_for_deliveries(client: stripe.StripeClient, receiver: Receiver) -> int:
+    """Wait (bounded) until the receiver has every event; returns the events emitted."""
+    total = 0
+    deadline = time.monotonic() + DELIVERY_WAIT_S
+    while time.monotonic() < deadline:
+        events = list(client.v1.events.list(params={"limit": 100}).auto_paging_iter())
+        total = len(events)
+        if len(set(receiver.verified)) >= total:
+            break
+        time.sleep(0.2)
+    return total
+
+
+def run_demo(port: int = 0) -> int:
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    settings = Settings.from_env(
+        {"REMIT_DATA_DIR": str(DEMO_DIR), "REMIT_DATABASE_URL": f"sqlite:///{DEMO_DIR}/remit.db"}
+    )
+    receiver = Receiver()
+    server, app = _start_server(settings, port or _free_port())
+    with app.store.write() as conn:
+        made = create_account(conn, "Demo Coffee Roasters", WallClock().now())
+    base = f"http://127.0.0.1:{server.config.port}"
+    client = stripe.StripeClient(made.secret_key, base_addresses={"api": base})
+    started = time.perf_counter()
+    try:
+        facts = _business_day(client, receiver)
+        events_total = _wait_for_deliveries(client, receiver)
+    finally:
+        server.should_exit = True
+    elapsed = time.perf_counter() - started
+    app.log_writer.flush()
+    with app.store.read() as conn:
+        logged = request_log.query(conn, made.account.id, limit=1000)
+    _print_summary(made.account.id, facts, events_total, receiver, logged, elapsed)
+    ok = len(set(receiver.verified)) >= events_total and receiver.rejected == 0
+    return 0 if ok and all(facts.values()) else 1
+
+
+def _print_summary(
+    account_id: str,
+    facts: dict[str, Any],
+    events_total: int,
+    receiver: Receiver,
+    logged: list[dict[str, Any]],
+    elapsed: float,
+) -> None:
+    table = Table(title=f"remit demo: account {account_id} on {DEMO_DIR}/remit.db")
+    table.add_column("what")
+    table.add_column("result", justify="right")
+    for name, value in facts.items():
+        table.add_row(name, str(value))
+    table.add_row("events emitted", str(events_total))
+    table.add_row("webhooks received and signature-verified", str(len(set(receiver.verified))))
+    table.add_row("webhooks rejected by the receiver", str(receiver.rejected))
+    statuses = Counter(str(row["status"]) for row in logged)
+    table.add_row("requests logged (by status)", json.dumps(dict(sorted(statuses.items()))))
+    latencies = sorted(row["latency_us"] for row in logged)
+    if latencies:
+        p50 = latencies[len(latencies) // 2] / 1000
+        table.add_row("server latency p50", f"{p50:.1f} ms")
+    table.add_row("wall time", f"{elapsed:.1f} s")
+    console.print(table)

@@ -1,0 +1,107 @@
+"""Domain events: written to the outbox in the caller's transaction, fanned out to endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from remit.context import CallContext
+from remit.events.tables import events, webhook_deliveries, webhook_endpoints
+from remit.jobs import queue
+from remit.primitives.errors import ResourceMissing
+from remit.primitives.ids import new_id
+
+DELIVERY_JOB = "webhook.deliver"
+
+
+def render_event(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "event",
+        "api_version": row.api_version,
+        "created": row.created,
+        "data": row.data,
+        "livemode": False,
+        "pending_webhooks": row.pending_webhooks,
+        "request": {"id": row.request_id, "idempotency_key": row.idempotency_key},
+        "type": row.type,
+    }
+
+
+def emit(
+    conn: sa.Connection,
+    ctx: CallContext,
+    event_type: str,
+    obj: Mapping[str, Any],
+    previous_attributes: Mapping[str, Any] | None = None,
+    created: int | None = None,
+) -> str:
+    """Record that ``obj`` changed; deliveries are queued in the same transaction."""
+    event_id = new_id("evt")
+    data: dict[str, Any] = {"object": dict(obj)}
+    if previous_attributes is not None:
+        data["previous_attributes"] = dict(previous_attributes)
+    endpoint_ids = _subscribed_endpoints(conn, ctx.account_id, event_type)
+    conn.execute(
+        events.insert().values(
+            id=event_id,
+            account_id=ctx.account_id,
+            type=event_type,
+            created=ctx.now if created is None else created,
+            api_version=ctx.api_version,
+            object_id=obj.get("id"),
+            data=data,
+            request_id=ctx.request_id,
+            idempotency_key=ctx.idempotency_key,
+            pending_webhooks=len(endpoint_ids),
+        )
+    )
+    for endpoint_id in endpoint_ids:
+        delivery_id = new_id("whdel")
+        conn.execute(
+            webhook_deliveries.insert().values(
+                id=delivery_id,
+                account_id=ctx.account_id,
+                event_id=event_id,
+                endpoint_id=endpoint_id,
+                status="pending",
+                attempts=0,
+                created=ctx.now,
+                next_attempt_at=ctx.now,
+            )
+        )
+        queue.enqueue(
+            conn,
+            account_id=ctx.account_id,
+            kind=DELIVERY_JOB,
+            payload={"delivery_id": delivery_id},
+            run_at=ctx.now,
+            now=ctx.now,
+        )
+    return event_id
+
+
+def _subscribed_endpoints(conn: sa.Connection, account_id: str, event_type: str) -> list[str]:
+    rows = conn.execute(
+        sa.select(webhook_endpoints.c.id, webhook_endpoints.c.enabled_events).where(
+            webhook_endpoints.c.account_id == account_id,
+            webhook_endpoints.c.status == "enabled",
+            webhook_endpoints.c.deleted.is_(False),
+        )
+    )
+    return [r.id for r in rows if _matches(r.enabled_events, event_type)]
+
+
+def _matches(enabled: Iterable[str], event_type: str) -> bool:
+    return any(e == "*" or e == event_type for e in enabled)
+
+
+def retrieve(conn: sa.Connection, account_id: str, event_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        sa.select(events).where(events.c.id == event_id, events.c.account_id == account_id)
+    ).first()
+    if row is None:
+        raise ResourceMissing("event", event_id)
+    return render_event(row)

@@ -1,0 +1,47 @@
+"""The customization contract. Built-in features implement these same hooks.
+
+A plugin is any object (or module) with ``@hookimpl`` functions, published under
+the ``remit.plugins`` entry-point group and allowed by name in ``REMIT_PLUGINS``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from remit.context import CallContext
+
+hookspec = pluggy.HookspecMarker("remit")
+hookimpl = pluggy.HookimplMarker("remit")
+
+
+class RemitSpec:
+    @hookspec
+    def remit_api_routes(self) -> list[Any]:
+        """API routes (``remit.api.routing.Route``) this plugin serves."""
+        raise NotImplementedError
+
+    @hookspec
+    def remit_object_loaders(self) -> dict[str, Any]:
+        """Id prefix -> ``loader(conn, account_id, object_id) -> dict``, used by ``expand[]``."""
+        raise NotImplementedError
+
+    @hookspec
+    def remit_job_handlers(self, pm: pluggy.PluginManager) -> dict[str, Any]:
+        """Job kind -> ``handler(store, job, clock)``, run by the worker."""
+        raise NotImplementedError
+
+    @hookspec
+    def remit_test_clock_advance(
+        self, conn: sa.Connection, ctx: CallContext, clock_id: str, from_ts: int, to_ts: int
+    ) -> None:
+        """Catch up everything living on ``clock_id`` from ``from_ts`` to ``to_ts``.
+
+        Runs inside the advance job's transaction; raising marks the clock
+        ``internal_failure`` and rolls back every implementation's work.
+        """
+        raise NotImplementedError

@@ -1,0 +1,23 @@
+"""Imports every capability's tables so the whole schema is on ``metadata``."""
+
+from __future__ import annotations
+
+import importlib
+
+from remit.store.schema import metadata
+
+TABLE_MODULES = (
+    "remit.accounts.tables",
+    "remit.api.tables",
+    "remit.events.tables",
+    "remit.jobs.tables",
+    "remit.billing.tables",
+)
+
+
+def load_all() -> None:
+    for module in TABLE_MODULES:
+        importlib.import_module(module)
+
+
+__all__ = ["TABLE_MODULES", "load_all", "metadata"]
