@@ -1,0 +1,100 @@
+"""Every route, called by another account with this account's ids, sees nothing and changes nothing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from conftest import new_account
+from remit.plugins.manager import make_manager
+from remit.store.registry import load_all, metadata
+
+ALL_ROUTES = sorted(
+    (route.method, route.path) for group in make_manager().hook.remit_api_routes() for route in group
+)
+# Which of the owner's objects a path's {id} names, and the body a create or update needs.
+OWNED = {
+    "/v1/customers/{id}": "customer",
+    "/v1/events/{id}": "event",
+    "/v1/test_helpers/test_clocks/{id}": "clock",
+    "/v1/test_helpers/test_clocks/{id}/advance": "clock",
+    "/v1/webhook_endpoints/{id}": "endpoint",
+}
+BODIES = {
+    ("POST", "/v1/customers"): lambda ids: {"test_clock": ids["clock"]},
+    ("POST", "/v1/customers/{id}"): lambda ids: {"name": "stolen"},
+    ("POST", "/v1/test_helpers/test_clocks/{id}/advance"): lambda ids: {"frozen_time": "1900000000"},
+    ("POST", "/v1/webhook_endpoints/{id}"): lambda ids: {"disabled": "true"},
+    ("POST", "/v1/test_helpers/test_clocks"): lambda ids: {"frozen_time": "1700000000"},
+    ("POST", "/v1/webhook_endpoints"): lambda ids: {
+        "url": "http://127.0.0.1:9/i",
+        "enabled_events[]": "*",
+    },
+}
+
+
+def _snapshot(store) -> dict[str, list[tuple]]:
+    load_all()
+    skip = {"request_log", "idempotency_keys", "accounts", "api_keys"}
+    with store.read() as conn:
+        return {
+            t.name: sorted(map(tuple, conn.execute(sa.select(t)).all()), key=repr)
+            for t in metadata.sorted_tables
+            if t.name not in skip
+        }
+
+
+@pytest.fixture
+def owner_objects(api) -> dict[str, str]:
+    clock = api.post("/v1/test_helpers/test_clocks", data={"frozen_time": "1700000000"}).json()
+    customer = api.post("/v1/customers", data={"email": "owner@example.com", "test_clock": clock["id"]}).json()
+    endpoint = api.post(
+        "/v1/webhook_endpoints", data={"url": "http://127.0.0.1:9/h", "enabled_events[]": "*"}
+    ).json()
+    event = api.get("/v1/events", params={"limit": 1}).json()["data"][0]
+    return {"customer": customer["id"], "clock": clock["id"], "endpoint": endpoint["id"], "event": event["id"]}
+
+
+@pytest.mark.parametrize(("method", "path"), ALL_ROUTES)
+def test_another_account_cannot_reach_these_objects(method, path, server, store, owner_objects):
+    intruder = new_account(store, "Intruder")
+    before = _snapshot(store)
+    url = path.replace("{id}", owner_objects[OWNED[path]]) if "{id}" in path else path
+    body = BODIES.get((method, path), lambda ids: {"email": "intruder@example.com"})(owner_objects)
+    headers = {"Authorization": f"Bearer {intruder.secret_key}"}
+    with httpx.Client(base_url=server.url, headers=headers) as client:
+        response = client.request(method, url, data=body if method == "POST" else None)
+    if "{id}" in path or (method, path) == ("POST", "/v1/customers"):
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["code"] == "resource_missing"
+    elif method == "GET":
+        assert response.status_code == 200
+        assert set(owner_objects.values()).isdisjoint(o["id"] for o in response.json()["data"])
+    else:
+        assert response.status_code == 200  # creating one's own object is allowed
+    after = _snapshot(store)
+    changed = {name for name in before if before[name] != after[name]}
+    if response.status_code == 404:
+        assert changed == set(), f"{method} {path} changed {changed}"
+    else:
+        # Only the intruder's own rows may appear; the owner's rows are untouched.
+        for name in changed:
+            assert set(map(repr, before[name])) <= set(map(repr, after[name])), name
+
+
+def test_every_route_has_a_tenancy_case():
+    for method, path in ALL_ROUTES:
+        assert "{id}" not in path or path in OWNED, f"add {method} {path} to OWNED"
+
+
+def test_events_of_one_account_never_reach_another_accounts_endpoint(api, server, store):
+    intruder = new_account(store, "Intruder")
+    headers = {"Authorization": f"Bearer {intruder.secret_key}"}
+    with httpx.Client(base_url=server.url, headers=headers) as client:
+        client.post("/v1/webhook_endpoints", data={"url": "http://127.0.0.1:9/x", "enabled_events[]": "*"})
+    api.post("/v1/customers", data={"email": "owner@example.com"})
+    from remit.events.tables import webhook_deliveries
+
+    with store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(webhook_deliveries)).scalar_one() == 0
