@@ -22,6 +22,7 @@ import platform
 import sys
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
+from pathlib import Path
 
 import loadgen
 import servers
@@ -47,6 +48,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated drivers: sdk (stripe-python), raw (httpx)")
     parser.add_argument("--workers-list", default="1,2",
                         help="comma-separated remit server process counts (default 1,2)")
+    parser.add_argument("--remit-bin", type=Path, default=servers.DEFAULT_REMIT_BIN,
+                        help=f"remit executable (default {servers.DEFAULT_REMIT_BIN})")
     args = parser.parse_args(argv)
     args.modes = [m for m in args.modes.split(",") if m]
     args.workers_list = [int(w) for w in args.workers_list.split(",") if w]
@@ -69,7 +72,8 @@ def targets(args: argparse.Namespace) -> list[tuple[str, ServerFactory]]:
         chosen.append((BASELINE, servers.localstripe))
     if args.only in (None, "remit"):
         for workers in args.workers_list:
-            chosen.append((f"remit-{workers}proc", lambda w=workers: servers.remit(w)))
+            chosen.append((f"remit-{workers}proc",
+                           lambda w=workers: servers.remit(args.remit_bin, w)))
     return chosen
 
 
@@ -78,7 +82,7 @@ def preflight(args: argparse.Namespace) -> None:
     if args.only in (None, "localstripe"):
         servers.check_localstripe()
     if args.only in (None, "remit"):
-        servers.check_remit()
+        servers.check_remit(args.remit_bin)
 
 
 def print_header(args: argparse.Namespace) -> None:

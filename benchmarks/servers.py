@@ -23,7 +23,7 @@ import httpx
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 LOCALSTRIPE_VENV = BENCH_DIR / ".venv-localstripe"
-REMIT_BIN = REPO_DIR / ".venv" / "bin" / "remit"
+DEFAULT_REMIT_BIN = REPO_DIR / ".venv" / "bin" / "remit"
 # localstripe pickles its whole store to this fixed path after every write; we keep a
 # copy of any pre-existing file and put it back afterwards.
 LOCALSTRIPE_PICKLE = Path("/tmp/localstripe.pickle")
@@ -65,13 +65,13 @@ def check_localstripe() -> None:
         )
 
 
-def check_remit() -> None:
+def check_remit(remit_bin: Path) -> None:
     """Fail early, and clearly, while the remit CLI is missing or does not import."""
     hint = "remit is not usable yet; run with `--only localstripe` until it is."
-    if not REMIT_BIN.exists():
-        raise ServerError(f"{REMIT_BIN} does not exist. {hint}")
+    if not remit_bin.exists():
+        raise ServerError(f"{remit_bin} does not exist. {hint}")
     try:
-        _run_cli([str(REMIT_BIN), "--help"])
+        _run_cli([str(remit_bin), "--help"])
     except ServerError as exc:
         raise ServerError(f"{exc}\n{hint}") from None
 
@@ -101,19 +101,19 @@ def localstripe() -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def remit(workers: int) -> Iterator[Server]:
+def remit(remit_bin: Path, workers: int) -> Iterator[Server]:
     """A fresh SQLite database, migrated, with one account, served by `workers` processes."""
     work_dir = Path(tempfile.mkdtemp(prefix="bench-remit-"))
     env = os.environ.copy()
     env["REMIT_DATABASE_URL"] = f"sqlite:///{work_dir / 'remit.db'}"
     try:
-        _run_cli([str(REMIT_BIN), "migrate"], env)
-        api_key = _run_cli([str(REMIT_BIN), "account", "create", "bench"], env)
+        _run_cli([str(remit_bin), "migrate"], env)
+        api_key = _run_cli([str(remit_bin), "account", "create", "bench"], env)
         api_key = (api_key.strip().splitlines() or [""])[-1].strip()
         if not api_key.startswith("sk_test_"):
             raise ServerError(f"`remit account create` printed no sk_test_ key: {api_key!r}")
         port = free_port()
-        argv = [str(REMIT_BIN), "serve", "--host", HOST, "--port", str(port),
+        argv = [str(remit_bin), "serve", "--host", HOST, "--port", str(port),
                 "--workers", str(workers)]
         name = f"remit-{workers}proc"
         with _serving(name, argv, work_dir, env) as pid:

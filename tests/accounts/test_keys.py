@@ -18,7 +18,7 @@ def test_no_table_holds_a_secret_key_in_plain_text(api, store, account):
         for table in metadata.sorted_tables:
             for row in conn.execute(sa.select(table)):
                 assert key not in repr(tuple(row)), f"plain-text key in {table.name}"
-                assert key[len("sk_test_"):] not in repr(tuple(row)), f"key body in {table.name}"
+                assert key[len("sk_test_") :] not in repr(tuple(row)), f"key body in {table.name}"
 
 
 def test_bearer_and_basic_auth_both_work(server, account):

@@ -14,7 +14,10 @@ from remit.events.tables import events
 def unchanged(store):
     def counts():
         with store.read() as conn:
-            return [conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (customers, events)]
+            return [
+                conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                for t in (customers, events)
+            ]
 
     before = counts()
     yield
@@ -94,7 +97,9 @@ def test_a_cursor_from_nowhere(api):
 
 def test_a_failure_after_validation_leaves_nothing_behind(api, store):
     assert api.post("/v1/customers", data={"invoice_prefix": "TAKEN1"}).status_code == 200
-    error = _error(api.post("/v1/customers", data={"invoice_prefix": "TAKEN1", "email": "b@example.com"}), 400)
+    error = _error(
+        api.post("/v1/customers", data={"invoice_prefix": "TAKEN1", "email": "b@example.com"}), 400
+    )
     assert error["param"] == "invoice_prefix"
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(customers)).scalar_one() == 1
@@ -105,12 +110,22 @@ def test_expanding_what_cannot_be_expanded(api):
     customer = api.post("/v1/customers", data={"email": "a@example.com"}).json()
     error = _error(api.get(f"/v1/customers/{customer['id']}", params={"expand[]": "email"}), 400)
     assert error["param"] == "expand"
-    error = _error(api.get(f"/v1/customers/{customer['id']}", params={"expand[]": "a.b.c.d.e"}), 400)
+    error = _error(
+        api.get(f"/v1/customers/{customer['id']}", params={"expand[]": "a.b.c.d.e"}), 400
+    )
     assert error["param"] == "expand"
 
 
 def test_advancing_a_clock_backwards(api):
     clock = api.post("/v1/test_helpers/test_clocks", data={"frozen_time": "1700000000"}).json()
-    error = _error(api.post(f"/v1/test_helpers/test_clocks/{clock['id']}/advance", data={"frozen_time": "1600000000"}), 400)
+    error = _error(
+        api.post(
+            f"/v1/test_helpers/test_clocks/{clock['id']}/advance",
+            data={"frozen_time": "1600000000"},
+        ),
+        400,
+    )
     assert error["param"] == "frozen_time"
-    assert api.get(f"/v1/test_helpers/test_clocks/{clock['id']}").json()["frozen_time"] == 1700000000
+    assert (
+        api.get(f"/v1/test_helpers/test_clocks/{clock['id']}").json()["frozen_time"] == 1700000000
+    )

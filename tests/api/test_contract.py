@@ -51,7 +51,7 @@ def shape_problems(
 ) -> list[str]:
     """Every way ``ours`` departs from ``fixture``'s shape, one line each."""
     where = path or "(top level)"
-    if ours is None or fixture is None and not isinstance(ours, dict):
+    if ours is None or (fixture is None and not isinstance(ours, dict)):
         return []
     if isinstance(ours, dict) and "object" in ours and not isinstance(fixture, dict):
         # An expanded field: the fixture shows an id (or null); hold it to its own fixture.
@@ -112,6 +112,19 @@ def test_the_comparison_reports_missing_extra_and_mistyped_keys():
     ]
     assert shape_problems({**fixture, "metadata": {"k": "v"}}, {**fixture, "metadata": {}}) == []
     assert shape_problems({**fixture, "nested": None}, fixture) == []
+    assert (
+        shape_problems({**fixture, "token": "t"}, fixture, allowed_extra=frozenset({"token"})) == []
+    )
+
+
+def test_the_comparison_holds_an_expanded_field_to_its_own_fixture():
+    clock = dict(RESOURCES["test_helpers.test_clock"])
+    assert shape_problems({"test_clock": clock}, {"test_clock": None}) == []
+    assert shape_problems({"test_clock": clock}, {"test_clock": "clock_123"}) == []
+    del clock["frozen_time"]
+    assert shape_problems({"test_clock": clock}, {"test_clock": "clock_123"}) == [
+        "test_clock: missing keys ['frozen_time']"
+    ]
 
 
 # -- making real objects ----------------------------------------------------------------------
@@ -166,7 +179,9 @@ def new_endpoint(api: httpx.Client) -> Any:
 def customer_on_clock_expanded(api: httpx.Client) -> Any:
     clock = new_clock(api)
     customer = new_customer(api, test_clock=clock["id"])
-    return call(api, "GET", f"/v1/customers/{customer['id']}?expand[]=test_clock")
+    expanded = call(api, "GET", f"/v1/customers/{customer['id']}?expand[]=test_clock")
+    assert expanded["test_clock"]["id"] == clock["id"]
+    return expanded
 
 
 def retrieved_deleted_customer(api: httpx.Client) -> Any:
@@ -178,8 +193,8 @@ def retrieved_deleted_customer(api: httpx.Client) -> Any:
 def advanced_clock(api: httpx.Client) -> Any:
     clock = new_clock(api)
     later = str(clock["frozen_time"] + 86400)
-    return call(api, "POST", f"/v1/test_helpers/test_clocks/{clock['id']}/advance",
-                {"frozen_time": later})  # fmt: skip
+    path = f"/v1/test_helpers/test_clocks/{clock['id']}/advance"
+    return call(api, "POST", path, {"frozen_time": later})
 
 
 @dataclass(frozen=True)
@@ -314,9 +329,7 @@ def assert_event_matches(event: dict[str, Any]) -> None:
     assert not problems, f"event {event['type']}:\n  " + "\n  ".join(problems)
 
 
-@pytest.mark.parametrize(
-    "event_type", ["customer.created", "customer.updated", "customer.deleted"]
-)
+@pytest.mark.parametrize("event_type", ["customer.created", "customer.updated", "customer.deleted"])
 def test_event_envelope_has_the_fixture_shape(api, event_type):
     customer = new_customer(api)
     call(api, "POST", f"/v1/customers/{customer['id']}", {"name": "Renamed"})

@@ -11,6 +11,7 @@ from remit.api import idempotency
 from remit.api.tables import idempotency_keys
 from remit.billing.tables import customers
 from remit.events.tables import events
+from remit.store.group_commit import DirectWriter
 
 
 def _count(store, table) -> int:
@@ -46,8 +47,12 @@ def test_fifty_concurrent_requests_with_one_key_create_exactly_one_customer(serv
 
 
 def test_same_key_with_other_parameters_is_an_idempotency_error(api, store):
-    first = api.post("/v1/customers", data={"email": "a@example.com"}, headers={"Idempotency-Key": "k"})
-    other = api.post("/v1/customers", data={"email": "b@example.com"}, headers={"Idempotency-Key": "k"})
+    first = api.post(
+        "/v1/customers", data={"email": "a@example.com"}, headers={"Idempotency-Key": "k"}
+    )
+    other = api.post(
+        "/v1/customers", data={"email": "b@example.com"}, headers={"Idempotency-Key": "k"}
+    )
     assert first.status_code == 200
     assert other.status_code == 400
     assert other.json()["error"]["type"] == "idempotency_error"
@@ -57,7 +62,9 @@ def test_same_key_with_other_parameters_is_an_idempotency_error(api, store):
 def test_same_key_on_another_endpoint_is_an_idempotency_error(api):
     api.post("/v1/customers", data={"email": "a@example.com"}, headers={"Idempotency-Key": "k"})
     clock = api.post(
-        "/v1/test_helpers/test_clocks", data={"frozen_time": "1700000000"}, headers={"Idempotency-Key": "k"}
+        "/v1/test_helpers/test_clocks",
+        data={"frozen_time": "1700000000"},
+        headers={"Idempotency-Key": "k"},
     )
     assert clock.status_code == 400
     assert clock.json()["error"]["type"] == "idempotency_error"
@@ -101,7 +108,9 @@ def test_a_claim_left_by_a_dead_request_is_taken_over_once_stale(api, store, acc
                 status="in_flight", request_id="req_dead", locked_at=0, created=0,
             )
         )  # fmt: skip
-    fresh = api.post("/v1/customers", data={"email": "a@example.com"}, headers={"Idempotency-Key": "orphan"})
+    fresh = api.post(
+        "/v1/customers", data={"email": "a@example.com"}, headers={"Idempotency-Key": "orphan"}
+    )
     # Created long ago, so past retention: the key is free again and the request runs.
     assert fresh.status_code == 200
     assert _count(store, customers) == 1
@@ -117,7 +126,9 @@ def test_a_live_claim_answers_409(api, store, account):
                 status="in_flight", request_id="req_other", locked_at=now, created=now,
             )
         )  # fmt: skip
-    response = api.post("/v1/customers", data={"email": "a@example.com"}, headers={"Idempotency-Key": "busy"})
+    response = api.post(
+        "/v1/customers", data={"email": "a@example.com"}, headers={"Idempotency-Key": "busy"}
+    )
     assert response.status_code == 409
     assert response.json()["error"]["type"] == "idempotency_error"
     assert _count(store, customers) == 0
@@ -126,11 +137,14 @@ def test_a_live_claim_answers_409(api, store, account):
 def test_replays_last_at_least_a_day(store, account):
     key_time = 1_700_000_000
     print_ = idempotency.fingerprint("POST", "/p", {})
-    claim = idempotency.begin(store, account.account.id, "day", print_, "req_1", key_time)
+    writer = DirectWriter(store)
+    claim = idempotency.begin(writer, account.account.id, "day", print_, "req_1", key_time)
     assert isinstance(claim, idempotency.Claim)
     with store.write() as conn:
         idempotency.finish(conn, claim, 200, b'{"ok": true}')
-    later = idempotency.begin(store, account.account.id, "day", print_, "req_2", key_time + 24 * 3600)
+    later = idempotency.begin(
+        writer, account.account.id, "day", print_, "req_2", key_time + 24 * 3600
+    )
     assert later == idempotency.Replay(200, b'{"ok": true}')
     assert idempotency.purge(store, key_time + 24 * 3600) == 0
     assert idempotency.purge(store, key_time + idempotency.RETENTION_S + 1) == 1

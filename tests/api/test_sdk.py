@@ -17,6 +17,7 @@ import httpx
 import pytest
 import stripe
 
+from conftest import new_account
 from remit.jobs.worker import Worker
 from remit.plugins.manager import job_handlers
 from remit.primitives.clock import WallClock
@@ -25,7 +26,7 @@ PAGE_MAX = 100
 
 
 @pytest.fixture
-def client(server, account) -> stripe.StripeClient:  # type: ignore[no-untyped-def]
+def client(server, account) -> stripe.StripeClient:
     return stripe.StripeClient(
         account.secret_key, base_addresses={"api": server.url}, max_network_retries=0
     )
@@ -39,7 +40,7 @@ def make_customers(client: stripe.StripeClient, count: int, **params: str) -> li
     ]
 
 
-def run_jobs(store, pm) -> int:  # type: ignore[no-untyped-def]
+def run_jobs(store, pm) -> int:
     return Worker(store, job_handlers(pm), WallClock()).drain()
 
 
@@ -159,9 +160,7 @@ def test_expand_replaces_the_test_clock_id_by_the_clock(client):
 
 
 def test_list_expands_along_a_data_path(client):
-    clock = client.v1.test_helpers.test_clocks.create(
-        params={"frozen_time": int(time.time()) - 60}
-    )
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(time.time()) - 60})
     client.v1.customers.create(params={"test_clock": clock.id})
     client.v1.customers.create()
     listed = client.v1.customers.list(params={"expand": ["data.test_clock"]})
@@ -198,7 +197,7 @@ def test_reusing_a_key_with_other_params_is_an_idempotency_error(client):
 # -- errors -----------------------------------------------------------------------------------
 def test_an_unknown_parameter_is_an_invalid_request_naming_it(client):
     with pytest.raises(stripe.InvalidRequestError) as caught:
-        client.v1.customers.create(params={"emial": "ann@example.com"})  # type: ignore[typeddict-unknown-key]
+        client.v1.customers.create(params={"emial": "ann@example.com"})
     assert caught.value.http_status == 400
     assert caught.value.param == "emial"
     assert caught.value.code == "parameter_unknown"
@@ -214,8 +213,6 @@ def test_an_unknown_id_is_resource_missing(client):
 
 
 def test_another_accounts_customer_is_resource_missing(client, store, server):
-    from conftest import new_account
-
     other = new_account(store, "Other")
     other_client = stripe.StripeClient(
         other.secret_key, base_addresses={"api": server.url}, max_network_retries=0
@@ -249,7 +246,7 @@ def receiver() -> Iterator[Receiver]:
     deliveries: list[tuple[bytes, str | None]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             deliveries.append((body, self.headers.get("Stripe-Signature")))
             self.send_response(200)
@@ -260,7 +257,7 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield Receiver(f"http://127.0.0.1:{httpd.server_address[1]}/hooks", deliveries)
@@ -268,6 +265,19 @@ def receiver() -> Iterator[Receiver]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=10)
+
+
+def test_a_webhook_endpoint_keeps_the_metadata_it_was_created_with(client):
+    endpoint = client.v1.webhook_endpoints.create(
+        params={
+            "url": "https://example.com/hooks",
+            "enabled_events": ["customer.created"],
+            "metadata": {"team": "billing"},
+        }
+    )
+    assert endpoint.metadata.to_dict() == {"team": "billing"}
+    fetched = client.v1.webhook_endpoints.retrieve(endpoint.id)
+    assert fetched.metadata.to_dict() == {"team": "billing"}
 
 
 def test_a_delivered_webhook_verifies_with_construct_event(client, receiver, store, pm):
@@ -302,6 +312,7 @@ def test_a_tampered_webhook_body_fails_verification(client, receiver, store, pm)
     customer = client.v1.customers.create(params={"email": "ann@example.com"})
     run_jobs(store, pm)
     body, signature = receiver.deliveries[0]
+    assert stripe.Webhook.construct_event(body, signature, endpoint.secret).id  # as sent: valid
     tampered = body.replace(customer.id.encode(), b"cus_someoneelse")
     assert tampered != body
     with pytest.raises(stripe.SignatureVerificationError):

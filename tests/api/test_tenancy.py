@@ -1,4 +1,4 @@
-"""Every route, called by another account with this account's ids, sees nothing and changes nothing."""
+"""Every route, called by another account with this account's ids, sees and changes nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from remit.plugins.manager import make_manager
 from remit.store.registry import load_all, metadata
 
 ALL_ROUTES = sorted(
-    (route.method, route.path) for group in make_manager().hook.remit_api_routes() for route in group
+    (route.method, route.path)
+    for group in make_manager().hook.remit_api_routes()
+    for route in group
 )
 # Which of the owner's objects a path's {id} names, and the body a create or update needs.
 OWNED = {
@@ -24,7 +26,9 @@ OWNED = {
 BODIES = {
     ("POST", "/v1/customers"): lambda ids: {"test_clock": ids["clock"]},
     ("POST", "/v1/customers/{id}"): lambda ids: {"name": "stolen"},
-    ("POST", "/v1/test_helpers/test_clocks/{id}/advance"): lambda ids: {"frozen_time": "1900000000"},
+    ("POST", "/v1/test_helpers/test_clocks/{id}/advance"): lambda ids: {
+        "frozen_time": "1900000000"
+    },
     ("POST", "/v1/webhook_endpoints/{id}"): lambda ids: {"disabled": "true"},
     ("POST", "/v1/test_helpers/test_clocks"): lambda ids: {"frozen_time": "1700000000"},
     ("POST", "/v1/webhook_endpoints"): lambda ids: {
@@ -48,12 +52,19 @@ def _snapshot(store) -> dict[str, list[tuple]]:
 @pytest.fixture
 def owner_objects(api) -> dict[str, str]:
     clock = api.post("/v1/test_helpers/test_clocks", data={"frozen_time": "1700000000"}).json()
-    customer = api.post("/v1/customers", data={"email": "owner@example.com", "test_clock": clock["id"]}).json()
+    customer = api.post(
+        "/v1/customers", data={"email": "owner@example.com", "test_clock": clock["id"]}
+    ).json()
     endpoint = api.post(
         "/v1/webhook_endpoints", data={"url": "http://127.0.0.1:9/h", "enabled_events[]": "*"}
     ).json()
     event = api.get("/v1/events", params={"limit": 1}).json()["data"][0]
-    return {"customer": customer["id"], "clock": clock["id"], "endpoint": endpoint["id"], "event": event["id"]}
+    return {
+        "customer": customer["id"],
+        "clock": clock["id"],
+        "endpoint": endpoint["id"],
+        "event": event["id"],
+    }
 
 
 @pytest.mark.parametrize(("method", "path"), ALL_ROUTES)
@@ -92,9 +103,14 @@ def test_events_of_one_account_never_reach_another_accounts_endpoint(api, server
     intruder = new_account(store, "Intruder")
     headers = {"Authorization": f"Bearer {intruder.secret_key}"}
     with httpx.Client(base_url=server.url, headers=headers) as client:
-        client.post("/v1/webhook_endpoints", data={"url": "http://127.0.0.1:9/x", "enabled_events[]": "*"})
+        client.post(
+            "/v1/webhook_endpoints", data={"url": "http://127.0.0.1:9/x", "enabled_events[]": "*"}
+        )
     api.post("/v1/customers", data={"email": "owner@example.com"})
     from remit.events.tables import webhook_deliveries
 
     with store.read() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(webhook_deliveries)).scalar_one() == 0
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(webhook_deliveries)).scalar_one()
+            == 0
+        )

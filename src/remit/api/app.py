@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import threading
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import pluggy
@@ -33,6 +35,7 @@ from remit.primitives.clock import Clock, WallClock
 from remit.primitives.errors import AuthenticationError, InvalidRequestError, StripeError
 from remit.primitives.ids import new_id
 from remit.store.engine import Store
+from remit.store.group_commit import make_writer
 
 log = logging.getLogger("remit.api")
 
@@ -60,6 +63,7 @@ class RemitApp:
         for group in pm.hook.remit_object_loaders():
             self.loaders.update(group)
         self.log_writer = RequestLogWriter(store)
+        self.writer = make_writer(store)
         self.keys = KeyCache()
         self.run_worker = run_worker
         self.worker_lease_s = worker_lease_s
@@ -84,6 +88,7 @@ class RemitApp:
             self._worker_thread.join(timeout=15)
             self._worker_thread = None
         self.log_writer.close()
+        self.writer.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -126,7 +131,7 @@ class RemitApp:
                 idempotency.check_key(idem_key)
             ctx = CallContext(account, self.clock.now(), request_id, idem_key, api_version)
             result = await run_in_threadpool(
-                execute, self.store, self.loaders, route, ctx, params, path_params,
+                execute, self.store, self.writer, self.loaders, route, ctx, params, path_params,
                 self.clock.now(),
             )  # fmt: skip
         except StripeError as error:
@@ -198,7 +203,7 @@ class RemitApp:
                 f"Invalid request: unsupported Content-Type {content_type or '(none)'}. "
                 f"This endpoint expects {expected}."
             )
-        decoded = forms.decode_json(body) if expected == JSON_TYPE else forms.decode_form(body)
+        decoded = _decode_json(body) if expected == JSON_TYPE else forms.decode_form(body)
         for key in decoded.keys() & params.keys():
             raise InvalidRequestError(
                 f"Parameter {key} was given in both the query string and the body.", param=key
@@ -236,6 +241,17 @@ async def _read_body(request: Request) -> bytes:
             raise _too_large()
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _decode_json(body: bytes) -> dict[str, Any]:
+    """v2 bodies: one JSON object. Numbers with a fraction stay Decimal, never float."""
+    try:
+        decoded = json.loads(body.decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequestError(f"Invalid request: the body is not valid JSON ({exc}).") from exc
+    if not isinstance(decoded, dict):
+        raise InvalidRequestError("Invalid request: the body must be a JSON object.")
+    return decoded
 
 
 def _too_large() -> InvalidRequestError:

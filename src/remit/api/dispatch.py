@@ -12,12 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from remit.api import idempotency
 from remit.api.expand import Loader, expand
 from remit.api.routing import Route
 from remit.context import CallContext
 from remit.primitives.errors import APIError, StripeError
 from remit.store.engine import Store
+from remit.store.group_commit import Writer
 
 log = logging.getLogger("remit.api")
 
@@ -41,6 +44,7 @@ def error_result(error: StripeError) -> Result:
 
 def execute(
     store: Store,
+    writer: Writer,
     loaders: Mapping[str, Loader],
     route: Route,
     ctx: CallContext,
@@ -52,30 +56,35 @@ def execute(
     if ctx.idempotency_key is not None:
         print_ = idempotency.fingerprint(route.method, route.path, {**params, **path_params})
         outcome = idempotency.begin(
-            store, ctx.account_id, ctx.idempotency_key, print_, ctx.request_id or "", wall_now
+            writer, ctx.account_id, ctx.idempotency_key, print_, ctx.request_id or "", wall_now
         )
         if isinstance(outcome, idempotency.Replay):
             return Result(outcome.status, outcome.body, replayed=True)
         claim = outcome
+
+    def handle(conn: sa.Connection) -> bytes:
+        values = route.schema.validate(params)
+        obj = route.handler(conn, ctx, values, **path_params)
+        if values.get("expand"):
+            expand(conn, ctx.account_id, obj, values["expand"], loaders)
+        body = dumps(obj)
+        if claim is not None:
+            idempotency.finish(conn, claim, 200, body)
+        return body
+
     try:
-        with store.write() if route.writes else store.read() as conn:
-            values = route.schema.validate(params)
-            obj = route.handler(conn, ctx, values, **path_params)
-            if values.get("expand"):
-                expand(conn, ctx.account_id, obj, values["expand"], loaders)
-            body = dumps(obj)
-            if claim is not None:
-                idempotency.finish(conn, claim, 200, body)
-        return Result(200, body)
+        if route.writes:
+            return Result(200, writer.run(handle))
+        with store.read() as conn:
+            return Result(200, handle(conn))
     except StripeError as error:
         # The request's effects rolled back; its answer is still the answer to this key.
         result = error_result(error)
         if claim is not None:
-            with store.write() as conn:
-                idempotency.finish(conn, claim, result.status, result.body)
+            writer.run(lambda conn: idempotency.finish(conn, claim, result.status, result.body))
         return result
     except Exception:
         log.exception("unhandled error in %s %s", route.method, route.path)
         if claim is not None:
-            idempotency.release(store, claim)
+            writer.run(lambda conn: idempotency.release(conn, claim))
         return error_result(APIError("An unexpected error occurred on our side."))

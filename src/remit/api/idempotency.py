@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from remit.api.tables import idempotency_keys
 from remit.primitives.errors import IdempotencyError, InvalidRequestError
 from remit.store.engine import Store
+from remit.store.group_commit import Writer
 
 MAX_KEY_CHARS = 255
 RETENTION_S = 48 * 3600
@@ -54,12 +55,11 @@ def check_key(key: str) -> str:
 
 
 def begin(
-    store: Store, account_id: str, key: str, print_: str, request_id: str, now: int
+    writer: Writer, account_id: str, key: str, print_: str, request_id: str, now: int
 ) -> Claim | Replay:
     for _ in range(2):  # a lost insert race on PostgreSQL is answered by re-reading
         try:
-            with store.write() as conn:
-                return _begin(conn, account_id, key, print_, request_id, now)
+            return writer.run(lambda conn: _begin(conn, account_id, key, print_, request_id, now))
         except IntegrityError:
             continue
     raise _in_use()
@@ -123,16 +123,15 @@ def finish(conn: sa.Connection, claim: Claim, status: int, body: bytes) -> None:
     )
 
 
-def release(store: Store, claim: Claim) -> None:
+def release(conn: sa.Connection, claim: Claim) -> None:
     """Forget a claim whose request failed without effects, so a retry may run."""
-    with store.write() as conn:
-        conn.execute(
-            idempotency_keys.delete().where(
-                idempotency_keys.c.account_id == claim.account_id,
-                idempotency_keys.c.key == claim.key,
-                idempotency_keys.c.status == "in_flight",
-            )
+    conn.execute(
+        idempotency_keys.delete().where(
+            idempotency_keys.c.account_id == claim.account_id,
+            idempotency_keys.c.key == claim.key,
+            idempotency_keys.c.status == "in_flight",
         )
+    )
 
 
 def purge(store: Store, now: int) -> int:

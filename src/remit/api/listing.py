@@ -45,7 +45,7 @@ def page(
         if after is not None:
             clauses.append(table.c.id < after)
         order = table.c.id.desc()
-    rows = conn.execute(sa.select(table).where(*clauses).order_by(order).limit(limit + 1)).all()
+    rows = list(conn.execute(sa.select(table).where(*clauses).order_by(order).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]
     if before is not None:

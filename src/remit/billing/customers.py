@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,12 +16,6 @@ from remit.primitives.errors import ResourceMissing, invalid_parameter
 from remit.primitives.ids import new_id
 
 PREFIX_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-EMPTY_INVOICE_SETTINGS: dict[str, Any] = {
-    "custom_fields": None,
-    "default_payment_method": None,
-    "footer": None,
-    "rendering_options": None,
-}
 ADDRESS_KEYS = ("city", "country", "line1", "line2", "postal_code", "state")
 
 
@@ -38,7 +33,7 @@ def render(row: Any) -> dict[str, Any]:
         "discount": None,
         "email": row.email,
         "invoice_prefix": row.invoice_prefix,
-        "invoice_settings": {**EMPTY_INVOICE_SETTINGS, **row.invoice_settings},
+        "invoice_settings": _invoice_settings(row.invoice_settings),
         "livemode": False,
         "metadata": dict(row.metadata),
         "name": row.name,
@@ -48,6 +43,21 @@ def render(row: Any) -> dict[str, Any]:
         "shipping": _shipping(row.shipping),
         "tax_exempt": row.tax_exempt,
         "test_clock": row.test_clock,
+    }
+
+
+def _invoice_settings(stored: dict[str, Any]) -> dict[str, Any]:
+    options = stored.get("rendering_options")
+    return {
+        "custom_fields": stored.get("custom_fields") or None,
+        "default_payment_method": stored.get("default_payment_method") or None,
+        "footer": stored.get("footer") or None,
+        "rendering_options": None
+        if options is None
+        else {
+            "amount_tax_display": options.get("amount_tax_display"),
+            "template": options.get("template") or None,
+        },
     }
 
 
@@ -144,9 +154,20 @@ def _column_values(params: dict[str, Any]) -> dict[str, Any]:
 def create(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     clock_id = params.get("test_clock")
     created = test_clocks.now_for(conn, ctx, clock_id)
-    customer_id = new_id("cus")
     prefix = params.get("invoice_prefix")
-    values = {
+    row = {
+        "id": new_id("cus"),
+        "account_id": ctx.account_id,
+        "created": created,
+        "test_clock": clock_id,
+        "email": None,
+        "name": None,
+        "description": None,
+        "phone": None,
+        "balance": 0,
+        "currency": None,
+        "address": None,
+        "shipping": None,
         "metadata": params["metadata"].apply({}) if "metadata" in params else {},
         "invoice_settings": params.get("invoice_settings") or {},
         "invoice_prefix": (
@@ -154,20 +175,17 @@ def create(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dic
             if prefix
             else _new_prefix(conn, ctx.account_id)
         ),
+        "next_invoice_sequence": 1,
         "preferred_locales": [],
+        "tax_exempt": "none",
+        "delinquent": False,
+        "deleted": False,
         **_column_values(params),
     }
-    conn.execute(
-        customers.insert().values(
-            id=customer_id,
-            account_id=ctx.account_id,
-            created=created,
-            test_clock=clock_id,
-            **values,
-        )
-    )
-    ctx.touch(customer_id)
-    obj = render(load(conn, ctx.account_id, customer_id))
+    conn.execute(customers.insert(), row)
+    ctx.touch(row["id"])
+    # Every column was given above, so the row as written renders without a re-read.
+    obj = render(SimpleNamespace(**row))
     events.emit(conn, ctx, "customer.created", obj, created=created)
     return obj
 
@@ -195,11 +213,13 @@ def update(
     return after
 
 
-def delete(conn: sa.Connection, ctx: CallContext, customer_id: str) -> dict[str, Any]:
+def delete(
+    conn: sa.Connection, ctx: CallContext, customer_id: str, at: int | None = None
+) -> dict[str, Any]:
     row = load_live(conn, ctx.account_id, customer_id)
     conn.execute(customers.update().where(customers.c.id == row.id).values(deleted=True))
     ctx.touch(customer_id)
-    now = test_clocks.now_for(conn, ctx, row.test_clock)
+    now = at if at is not None else test_clocks.now_for(conn, ctx, row.test_clock)
     events.emit(conn, ctx, "customer.deleted", render(row), created=now)
     return {"id": row.id, "object": "customer", "deleted": True}
 

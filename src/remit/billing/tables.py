@@ -42,4 +42,5 @@ customers = sa.Table(
     sa.Index(None, "account_id", "id"),
     sa.Index(None, "account_id", "email"),
     sa.Index(None, "test_clock"),
+    sa.UniqueConstraint("account_id", "invoice_prefix"),
 )

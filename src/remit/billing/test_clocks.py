@@ -34,7 +34,11 @@ def render(row: Any) -> dict[str, Any]:
         "livemode": False,
         "name": row.name,
         "status": row.status,
-        "status_details": {},
+        "status_details": (
+            {"advancing": {"target_frozen_time": row.frozen_time}}
+            if row.status == "advancing"
+            else {}
+        ),
     }
 
 
@@ -141,13 +145,19 @@ def fail_advance(conn: sa.Connection, ctx: CallContext, clock_id: str) -> dict[s
 
 def delete(conn: sa.Connection, ctx: CallContext, clock_id: str) -> dict[str, Any]:
     """Deleting a clock deletes the objects that live on it, as on Stripe."""
+    from remit.billing import customers as customer_service  # customers depend on clocks
+
     row = load(conn, ctx.account_id, clock_id)
     conn.execute(test_clocks.update().where(test_clocks.c.id == clock_id).values(deleted=True))
-    conn.execute(
-        customers.update()
-        .where(customers.c.account_id == ctx.account_id, customers.c.test_clock == clock_id)
-        .values(deleted=True)
-    )
+    living = conn.execute(
+        sa.select(customers.c.id).where(
+            customers.c.account_id == ctx.account_id,
+            customers.c.test_clock == clock_id,
+            customers.c.deleted.is_(False),
+        )
+    ).scalars()
+    for customer_id in list(living):
+        customer_service.delete(conn, ctx, customer_id, at=row.frozen_time)
     ctx.touch(clock_id)
     events.emit(conn, ctx, "test_helpers.test_clock.deleted", render(row))
     return {"id": clock_id, "object": "test_helpers.test_clock", "deleted": True}

@@ -1,4 +1,4 @@
-"""``remit demo``: a small business, driven through the official Stripe SDK, on the embedded default.
+"""``remit demo``: a small business driven through the official Stripe SDK, embedded default.
 
 It creates an account, starts the API server (with its in-process worker) on
 loopback, subscribes a local receiver to webhooks, and runs a day of customer
@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,9 @@ def _business_day(client: stripe.StripeClient, receiver: Receiver) -> dict[str, 
     clock = client.v1.test_helpers.test_clocks.create(
         params={"frozen_time": int(time.time()) - 86_400, "name": "demo month"}
     )
-    on_clock = client.v1.customers.create(params={"email": "sim@example.com", "test_clock": clock.id})
+    on_clock = client.v1.customers.create(
+        params={"email": "sim@example.com", "test_clock": clock.id}
+    )
     client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": int(time.time())})
     expanded = client.v1.customers.retrieve(on_clock.id, params={"expand": ["test_clock"]})
     facts["expanded test clock"] = expanded.test_clock.id == clock.id  # type: ignore[union-attr]
@@ -124,10 +127,11 @@ def _business_day(client: stripe.StripeClient, receiver: Receiver) -> dict[str, 
     )
     facts["idempotent retry returned the same customer"] = first.id == again.id
     mistakes = 0
-    for attempt in (
+    attempts: list[Callable[[], object]] = [
         lambda: client.v1.customers.create(params={"tax_exempt": "sometimes"}),
         lambda: client.v1.customers.retrieve("cus_doesnotexist"),
-    ):
+    ]
+    for attempt in attempts:
         try:
             attempt()
         except stripe.InvalidRequestError:

@@ -20,7 +20,9 @@ from remit.primitives.clock import WallClock
 from remit.runtime import build_app, migrate_store, open_store
 from remit.settings import Settings
 
-app = typer.Typer(help="remit: a self-hosted, Stripe-compatible revenue platform.", no_args_is_help=True)
+app = typer.Typer(
+    help="remit: a self-hosted, Stripe-compatible revenue platform.", no_args_is_help=True
+)
 account_app = typer.Typer(help="Accounts and their secret keys.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
 console = Console()
@@ -56,7 +58,9 @@ def serve(
     settings = Settings.from_env()
     migrate_store(open_store(settings))
     if workers == 1:
-        uvicorn.run(build_app(settings, run_worker=worker), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            build_app(settings, run_worker=worker), host=host, port=port, log_level="warning"
+        )
         return
     stop = threading.Event()
     if worker:

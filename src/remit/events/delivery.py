@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -97,7 +98,7 @@ def deliver(store: Store, job: Job, clock: Clock) -> None:
     _record(store, job, row, outcome, clock.now())
 
 
-def _record(store: Store, job: Job, row: sa.Row, outcome: Outcome, now: int) -> None:
+def _record(store: Store, job: Job, row: sa.Row[Any], outcome: Outcome, now: int) -> None:
     with store.write() as conn:
         conn.execute(
             webhook_attempts.insert().values(
@@ -131,12 +132,12 @@ def _record(store: Store, job: Job, row: sa.Row, outcome: Outcome, now: int) -> 
         queue.reschedule(conn, job, retry_at, outcome.error or f"HTTP {outcome.http_status}")
 
 
-def _settle(store: Store, job: Job, row: sa.Row, status: str, now: int) -> None:
+def _settle(store: Store, job: Job, row: sa.Row[Any], status: str, now: int) -> None:
     with store.write() as conn:
         _finish(conn, job, row, status, now)
 
 
-def _finish(conn: sa.Connection, job: Job, row: sa.Row, status: str, now: int) -> None:
+def _finish(conn: sa.Connection, job: Job, row: sa.Row[Any], status: str, now: int) -> None:
     updated = conn.execute(
         webhook_deliveries.update()
         .where(webhook_deliveries.c.id == row.id, webhook_deliveries.c.status == "pending")

@@ -92,7 +92,7 @@ def create(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dic
             secret=new_secret(),
             status="enabled",
             api_version=params.get("api_version"),
-            metadata=params.get("metadata", {}),
+            metadata=params["metadata"].apply({}) if "metadata" in params else {},
             created=ctx.now,
         )
     )

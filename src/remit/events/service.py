@@ -45,18 +45,19 @@ def emit(
         data["previous_attributes"] = dict(previous_attributes)
     endpoint_ids = _subscribed_endpoints(conn, ctx.account_id, event_type)
     conn.execute(
-        events.insert().values(
-            id=event_id,
-            account_id=ctx.account_id,
-            type=event_type,
-            created=ctx.now if created is None else created,
-            api_version=ctx.api_version,
-            object_id=obj.get("id"),
-            data=data,
-            request_id=ctx.request_id,
-            idempotency_key=ctx.idempotency_key,
-            pending_webhooks=len(endpoint_ids),
-        )
+        events.insert(),
+        {
+            "id": event_id,
+            "account_id": ctx.account_id,
+            "type": event_type,
+            "created": ctx.now if created is None else created,
+            "api_version": ctx.api_version,
+            "object_id": obj.get("id"),
+            "data": data,
+            "request_id": ctx.request_id,
+            "idempotency_key": ctx.idempotency_key,
+            "pending_webhooks": len(endpoint_ids),
+        },
     )
     for endpoint_id in endpoint_ids:
         delivery_id = new_id("whdel")

@@ -77,8 +77,17 @@ def claim(store: Store, owner: str, now: int, lease_s: int, limit: int = 10) -> 
                 lease_expires_at=now + lease_s,
                 attempts=jobs.c.attempts + 1,
             )
-            .returning(jobs.c.id, jobs.c.account_id, jobs.c.kind, jobs.c.payload, jobs.c.attempts)
+            .returning(
+                jobs.c.id,
+                jobs.c.account_id,
+                jobs.c.kind,
+                jobs.c.payload,
+                jobs.c.attempts,
+                jobs.c.run_at,
+            )  # fmt: skip
         ).all()
+    # RETURNING follows no ORDER BY: put the batch back in due order.
+    rows = sorted(rows, key=lambda r: (r.run_at, r.id))
     return [Job(r.id, r.account_id, r.kind, r.payload, r.attempts, owner) for r in rows]
 
 

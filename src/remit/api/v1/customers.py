@@ -36,6 +36,7 @@ INVOICE_SETTINGS = Obj(
         "custom_fields": ListOf(
             Obj({"name": Str(max_length=40), "value": Str(max_length=140)}, ("name", "value")),
             max_items=4,
+            nullable=True,
         ),
         "default_payment_method": Str(max_length=255),
         "footer": Str(max_length=5000),

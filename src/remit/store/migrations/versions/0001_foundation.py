@@ -185,6 +185,9 @@ def upgrade() -> None:
             ["test_clock"], ["test_clocks.id"], name=op.f("fk_customers_test_clock_test_clocks")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
+        sa.UniqueConstraint(
+            "account_id", "invoice_prefix", name=op.f("uq_customers_account_id_invoice_prefix")
+        ),
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index(
