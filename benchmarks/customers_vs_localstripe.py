@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import platform
@@ -30,26 +31,49 @@ import servers
 GOAL_RATIO = 10.0
 MAX_ERROR_RATE = 0.01
 BASELINE = "localstripe"
+BUSY_LOAD_PER_CPU = 0.25  # 1-minute loadavg per core above which we warn before/after a run
 ServerFactory = Callable[[], contextlib.AbstractContextManager[servers.Server]]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=8.0,
-                        help="seconds of measured load per phase (default 8)")
-    parser.add_argument("--clients", type=int, default=4,
-                        help="concurrent client processes, one request in flight each "
-                             "(default 4; they share the CPU with the server)")
-    parser.add_argument("--max-ops", type=int, default=100_000,
-                        help="upper bound on operations per phase (default 100000)")
-    parser.add_argument("--only", choices=("localstripe", "remit"),
-                        help="benchmark only this side (no ratios without localstripe)")
-    parser.add_argument("--modes", default=",".join(loadgen.MODES),
-                        help="comma-separated drivers: sdk (stripe-python), raw (httpx)")
-    parser.add_argument("--workers-list", default="1,2",
-                        help="comma-separated remit server process counts (default 1,2)")
-    parser.add_argument("--remit-bin", type=Path, default=servers.DEFAULT_REMIT_BIN,
-                        help=f"remit executable (default {servers.DEFAULT_REMIT_BIN})")
+    parser.add_argument(
+        "--duration", type=float, default=8.0, help="seconds of measured load per phase (default 8)"
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=8,
+        help="concurrent client processes, one request in flight each "
+        "(default 8; they share the CPU with the server)",
+    )
+    parser.add_argument(
+        "--max-ops",
+        type=int,
+        default=100_000,
+        help="upper bound on operations per phase (default 100000)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("localstripe", "remit"),
+        help="benchmark only this side (no ratios without localstripe)",
+    )
+    parser.add_argument(
+        "--modes",
+        default=",".join(loadgen.MODES),
+        help="comma-separated drivers: sdk (stripe-python), raw (keep-alive http.client)",
+    )
+    parser.add_argument(
+        "--workers-list",
+        default="1,2",
+        help="comma-separated remit server process counts (default 1,2)",
+    )
+    parser.add_argument(
+        "--remit-bin",
+        type=Path,
+        default=servers.DEFAULT_REMIT_BIN,
+        help=f"remit executable (default {servers.DEFAULT_REMIT_BIN})",
+    )
     args = parser.parse_args(argv)
     args.modes = [m for m in args.modes.split(",") if m]
     args.workers_list = [int(w) for w in args.workers_list.split(",") if w]
@@ -72,8 +96,8 @@ def targets(args: argparse.Namespace) -> list[tuple[str, ServerFactory]]:
         chosen.append((BASELINE, servers.localstripe))
     if args.only in (None, "remit"):
         for workers in args.workers_list:
-            chosen.append((f"remit-{workers}proc",
-                           lambda w=workers: servers.remit(args.remit_bin, w)))
+            factory = functools.partial(servers.remit, args.remit_bin, workers)
+            chosen.append((f"remit-{workers}proc", factory))
     return chosen
 
 
@@ -88,19 +112,35 @@ def preflight(args: argparse.Namespace) -> None:
 def print_header(args: argparse.Namespace) -> None:
     print("== customers: remit vs localstripe ==")
     affinity = len(os.sched_getaffinity(0))
-    print(f"machine : nproc={os.cpu_count()} (usable {affinity}), {platform.platform()}, "
-          f"loadavg {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine : nproc={os.cpu_count()} (usable {affinity}), {platform.platform()}")
+    print_load("start")
     print(f"python  : {platform.python_version()} ({sys.executable})")
     versions = f"stripe {version('stripe')}, httpx {version('httpx')}"
     if args.only in (None, "localstripe"):
         versions += f", localstripe {servers.localstripe_version()}"
     print(f"clients : {versions}")
-    print(f"params  : duration={args.duration:g}s/phase clients={args.clients} "
-          f"max_ops={args.max_ops}/phase modes={','.join(args.modes)} "
-          f"workers={','.join(map(str, args.workers_list))} warmup={loadgen.WARMUP_OPS}/client "
-          f"request_timeout={loadgen.REQUEST_TIMEOUT_S:g}s db=sqlite (fresh file per server)")
-    print("          closed loop: each client process keeps one request in flight; "
-          "a fresh server per (server, mode)", flush=True)
+    print(
+        f"params  : duration={args.duration:g}s/phase clients={args.clients} "
+        f"max_ops={args.max_ops}/phase modes={','.join(args.modes)} "
+        f"workers={','.join(map(str, args.workers_list))} warmup={loadgen.WARMUP_OPS}/client "
+        f"request_timeout={loadgen.REQUEST_TIMEOUT_S:g}s db=sqlite (fresh file per server)"
+    )
+    print(
+        "          closed loop: each client process keeps one request in flight; "
+        "a fresh server per (server, mode)",
+        flush=True,
+    )
+
+
+def print_load(when: str) -> None:
+    """Other work on the box skews every figure; say so rather than hide it."""
+    load = os.getloadavg()
+    busy = load[0] > BUSY_LOAD_PER_CPU * (os.cpu_count() or 1)
+    print(
+        f"loadavg : {' '.join(f'{x:.2f}' for x in load)} at {when}"
+        + (" -- WARNING: the box is busy, figures are noisy" if busy else ""),
+        flush=True,
+    )
 
 
 def run_server(
@@ -121,55 +161,92 @@ def _phase(
     server: servers.Server, mode: str, op: str, args: argparse.Namespace, ids: tuple[str, ...]
 ) -> loadgen.PhaseResult:
     spec = loadgen.PhaseSpec(
-        mode=mode, op=op, base_url=server.base_url, api_key=server.api_key,
-        clients=args.clients, duration_s=args.duration, max_ops=args.max_ops, ids=ids,
+        mode=mode,
+        op=op,
+        base_url=server.base_url,
+        api_key=server.api_key,
+        clients=args.clients,
+        duration_s=args.duration,
+        max_ops=args.max_ops,
+        ids=ids,
     )
     result = loadgen.run_phase(spec, server.cpu_s)
-    print(f"   {server.name:<12} {mode:<4} {op:<8} {result.ops_per_s:9.1f} ops/s "
-          f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
-          f"errors {result.errors}", flush=True)
+    print(
+        f"   {server.name:<12} {mode:<4} {op:<8} {result.ops_per_s:9.1f} ops/s "
+        f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
+        f"errors {result.errors}",
+        flush=True,
+    )
     return result
 
 
 def print_table(rows: list[tuple[str, loadgen.PhaseResult]]) -> None:
-    baseline = {(r.spec.mode, r.spec.op): r.ops_per_s for name, r in rows if name == BASELINE}
-    head = (f"{'server':<12} {'mode':<4} {'op':<8} {'ops':>7} {'ops/s':>9} {'p50 ms':>8} "
-            f"{'p99 ms':>8} {'errors':>6} {'srv cpu%':>8} {'cli cpu%':>8} {'srv ms/op':>9} "
-            f"{'vs localstripe':>14}")
+    baseline = {(r.spec.mode, r.spec.op): r for name, r in rows if name == BASELINE}
+    head = (
+        f"{'server':<12} {'mode':<4} {'op':<8} {'ops':>7} {'ops/s':>9} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'errors':>6} {'srv cpu%':>8} {'cli cpu%':>8} {'srv ms/op':>9} "
+        f"{'ops/s vs ls':>11} {'cpu/op vs ls':>12}"
+    )
     print()
     print(head)
     print("-" * len(head))
     for name, r in rows:
         wall_s = max(r.wall_s, 1e-9)
-        ms_per_op = r.server_cpu_s * 1000 / r.ops if r.ops else math.nan
         base = baseline.get((r.spec.mode, r.spec.op))
-        ratio = "baseline" if name == BASELINE else (
-            f"{r.ops_per_s / base:.2f}x" if base else "n/a")
-        print(f"{name:<12} {r.spec.mode:<4} {r.spec.op:<8} {r.ops:>7} {r.ops_per_s:>9.1f} "
-              f"{r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>6} "
-              f"{100 * r.server_cpu_s / wall_s:>8.0f} {100 * r.client_cpu_s / wall_s:>8.0f} "
-              f"{ms_per_op:>9.2f} {ratio:>14}")
-    print("cpu% is of one core (this box has "
-          f"{os.cpu_count()}); 'srv ms/op' is server CPU per successful op.")
-    print("create 'ops' is also the store size the retrieve phase read from.")
+        if name == BASELINE:
+            vs_ops, vs_cpu = "baseline", "baseline"
+        elif base is None:
+            vs_ops, vs_cpu = "n/a", "n/a"
+        else:
+            vs_ops = _ratio(r.ops_per_s, base.ops_per_s)
+            vs_cpu = _ratio(_cpu_ms_per_op(base), _cpu_ms_per_op(r))
+        print(
+            f"{name:<12} {r.spec.mode:<4} {r.spec.op:<8} {r.ops:>7} {r.ops_per_s:>9.1f} "
+            f"{r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>6} "
+            f"{100 * r.server_cpu_s / wall_s:>8.0f} {100 * r.client_cpu_s / wall_s:>8.0f} "
+            f"{_cpu_ms_per_op(r):>9.2f} {vs_ops:>11} {vs_cpu:>12}"
+        )
+    print(
+        f"cpu% is of one core (nproc={os.cpu_count()}); srv ms/op = server CPU per successful "
+        "op; 'cpu/op vs ls' = localstripe's srv ms/op / this row's (higher is better), "
+        "a capacity ratio that holds even when the clients, not the server, are the limit."
+    )
+    print("create 'ops' is also the store size that the retrieve phase read from.")
     _print_goal(rows, baseline)
     for name, r in rows:
         for sample in r.error_samples:
             print(f"error sample [{name} {r.spec.mode} {r.spec.op}]: {sample.strip()}")
 
 
+def _cpu_ms_per_op(r: loadgen.PhaseResult) -> float:
+    return r.server_cpu_s * 1000 / r.ops if r.ops else math.nan
+
+
+def _ratio(numerator: float, denominator: float) -> str:
+    if not denominator or math.isnan(numerator) or math.isnan(denominator):
+        return "n/a"
+    return f"{numerator / denominator:.2f}x"
+
+
 def _print_goal(
-    rows: list[tuple[str, loadgen.PhaseResult]], baseline: dict[tuple[str, str], float]
+    rows: list[tuple[str, loadgen.PhaseResult]],
+    baseline: dict[tuple[str, str], loadgen.PhaseResult],
 ) -> None:
-    compared = [(name, r) for name, r in rows
-                if name != BASELINE and baseline.get((r.spec.mode, r.spec.op))]
+    compared = [
+        (name, r) for name, r in rows if name != BASELINE and (r.spec.mode, r.spec.op) in baseline
+    ]
     if not compared:
         print("goal: not evaluated (needs both localstripe and remit in the same run)")
         return
-    met = [(n, r) for n, r in compared
-           if r.ops_per_s >= GOAL_RATIO * baseline[(r.spec.mode, r.spec.op)]]
-    print(f"goal: remit >= {GOAL_RATIO:g}x localstripe ops/s: met in {len(met)}/{len(compared)} "
-          "rows (reported, not enforced)")
+    met = [
+        (n, r)
+        for n, r in compared
+        if r.ops_per_s >= GOAL_RATIO * baseline[(r.spec.mode, r.spec.op)].ops_per_s
+    ]
+    print(
+        f"goal: remit >= {GOAL_RATIO:g}x localstripe ops/s: met in {len(met)}/{len(compared)} "
+        "rows (reported, not enforced)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,12 +263,18 @@ def main(argv: list[str] | None = None) -> int:
         if rows:
             print_table(rows)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: clients and servers stopped", file=sys.stderr)
+        return 130
     print_table(rows)
+    print_load("end")
     failed = [(n, r) for n, r in rows if r.error_rate > MAX_ERROR_RATE or r.crashed_clients]
     for name, r in failed:
-        print(f"FAIL: {name} {r.spec.mode} {r.spec.op}: {r.errors} errors "
-              f"({100 * r.error_rate:.1f}%), {r.crashed_clients} crashed clients",
-              file=sys.stderr)
+        print(
+            f"FAIL: {name} {r.spec.mode} {r.spec.op}: {r.errors} errors "
+            f"({100 * r.error_rate:.1f}%), {r.crashed_clients} crashed clients",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

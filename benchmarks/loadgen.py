@@ -19,14 +19,18 @@ import json
 import math
 import multiprocessing
 import random
+import signal
 import time
 import traceback
 import urllib.parse
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import stripe
+
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams
 
 MODES = ("sdk", "raw")
 OPS = ("create", "retrieve")
@@ -34,6 +38,7 @@ REQUEST_TIMEOUT_S = 10.0
 START_LEAD_S = 1.5  # time for clients to fork, connect and warm up before the clock starts
 WARMUP_OPS = 3  # per client, not recorded
 MAX_ERROR_SAMPLES = 3
+ERROR_PAUSE_S = 0.01
 MAX_RETRIEVE_IDS = 20_000  # ids handed to each retrieve client, sampled from those created
 
 
@@ -100,7 +105,8 @@ class SdkDriver:
         )
 
     def create(self, params: dict[str, Any]) -> str:
-        return str(self._client.v1.customers.create(params=params).id)
+        typed = cast("CustomerCreateParams", params)
+        return str(self._client.v1.customers.create(params=typed).id)
 
     def retrieve(self, customer_id: str) -> None:
         customer = self._client.v1.customers.retrieve(customer_id)
@@ -209,6 +215,8 @@ def run_phase(spec: PhaseSpec, server_cpu_s: Callable[[], float]) -> PhaseResult
 
 
 def _client_main(spec: PhaseSpec, client_index: int, start_ts: float, queue: Any) -> None:
+    # Ctrl-C is the parent's to handle: it stops the clients, then the servers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         queue.put(_run_client(spec, client_index, start_ts))
     except Exception as exc:  # report instead of leaving the parent waiting on queue.get
@@ -247,6 +255,7 @@ def _run_client(spec: PhaseSpec, client_index: int, start_ts: float) -> ClientRe
             result.errors += 1
             if len(result.error_samples) < MAX_ERROR_SAMPLES:
                 result.error_samples.append(f"{type(exc).__name__}: {exc}"[:300])
+            time.sleep(ERROR_PAUSE_S)  # a dead server must not turn the client into a spin loop
             continue
         result.latencies_ms.append((time.perf_counter() - began) * 1000.0)
     result.end_ts = time.perf_counter()

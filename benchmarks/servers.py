@@ -113,8 +113,16 @@ def remit(remit_bin: Path, workers: int) -> Iterator[Server]:
         if not api_key.startswith("sk_test_"):
             raise ServerError(f"`remit account create` printed no sk_test_ key: {api_key!r}")
         port = free_port()
-        argv = [str(remit_bin), "serve", "--host", HOST, "--port", str(port),
-                "--workers", str(workers)]
+        argv = [
+            str(remit_bin),
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
         name = f"remit-{workers}proc"
         with _serving(name, argv, work_dir, env) as pid:
             server = Server(name, f"http://{HOST}:{port}", api_key, pid)
@@ -161,8 +169,13 @@ def _serving(name: str, argv: list[str], work_dir: Path, env: dict[str, str]) ->
     with open(log_path, "wb") as log:
         try:
             proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=work_dir, env=env, start_new_session=True,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=work_dir,
+                env=env,
+                start_new_session=True,
             )
         except OSError as exc:
             raise ServerError(f"{name}: cannot start {argv[0]}: {exc}") from None
@@ -215,8 +228,13 @@ def _alive(pid: int) -> bool:
 def _run_cli(argv: list[str], env: dict[str, str] | None = None) -> str:
     try:
         done = subprocess.run(
-            argv, capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT_S,
-            stdin=subprocess.DEVNULL, check=False,
+            argv,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=CLI_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ServerError(f"`{' '.join(argv)}` failed: {exc}") from None

@@ -298,9 +298,10 @@ def test_a_worker_claims_with_its_lease(store, lease_s):
     job_id = enqueue(store, kind="test.hang")
     seen = []
     # A handler that never settles: the job stays leased until the lease lapses.
-    worker = Worker(store, {"test.hang": lambda s, j, c: seen.append(j.id)}, FixedClock(T0),
-                    owner="w1", lease_s=lease_s)  # fmt: skip
+    handlers = {"test.hang": lambda s, j, c: seen.append(j.id)}
+    worker = Worker(store, handlers, FixedClock(T0), owner="w1", lease_s=lease_s)
     assert worker.run_once() == 1
+    assert seen == [job_id]
     assert row(store, job_id).lease_expires_at == T0 + lease_s
     assert queue.claim(store, "w2", T0 + lease_s, LEASE_S) == []
     assert [j.id for j in queue.claim(store, "w2", T0 + lease_s + 1, LEASE_S)] == [job_id]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from remit.accounts.service import get_account
 from remit.billing import customers, test_clocks
 from remit.context import CallContext
-from remit.jobs.queue import Job, bury, complete
+from remit.jobs.queue import Job, bury, complete, hold
 from remit.plugins.hookspecs import hookimpl
 from remit.primitives.clock import Clock
 from remit.store.engine import Store
@@ -45,6 +45,8 @@ def remit_job_handlers(pm: pluggy.PluginManager) -> dict[str, Any]:
         clock_id = job.payload["clock"]
         try:
             with store.write() as conn:
+                if not hold(conn, job):
+                    return  # our lease lapsed; whoever holds the job now runs the advance
                 ctx = _context(conn, job, clock)
                 if ctx is not None:
                     pm.hook.remit_test_clock_advance(
@@ -59,6 +61,8 @@ def remit_job_handlers(pm: pluggy.PluginManager) -> dict[str, Any]:
         except Exception as exc:
             log.exception("test clock %s failed to advance", clock_id)
             with store.write() as conn:
+                if not hold(conn, job):
+                    return
                 ctx = _context(conn, job, clock)
                 if ctx is not None:
                     test_clocks.fail_advance(conn, ctx, clock_id)

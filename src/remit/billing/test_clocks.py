@@ -122,25 +122,25 @@ def advance(
 
 def finish_advance(conn: sa.Connection, ctx: CallContext, clock_id: str) -> dict[str, Any]:
     """Called by the advance job once every capability has caught up."""
-    conn.execute(
+    return _settle_advance(conn, ctx, clock_id, "ready")
+
+
+def _settle_advance(
+    conn: sa.Connection, ctx: CallContext, clock_id: str, status: str
+) -> dict[str, Any]:
+    changed = conn.execute(
         test_clocks.update()
         .where(test_clocks.c.id == clock_id, test_clocks.c.status == "advancing")
-        .values(status="ready")
-    )
+        .values(status=status)
+    ).rowcount
     obj = render(load(conn, ctx.account_id, clock_id))
-    events.emit(conn, ctx, "test_helpers.test_clock.ready", obj)
+    if changed:  # a re-run of a settled advance must not announce it again
+        events.emit(conn, ctx, f"test_helpers.test_clock.{status}", obj)
     return obj
 
 
 def fail_advance(conn: sa.Connection, ctx: CallContext, clock_id: str) -> dict[str, Any]:
-    conn.execute(
-        test_clocks.update()
-        .where(test_clocks.c.id == clock_id, test_clocks.c.status == "advancing")
-        .values(status="internal_failure")
-    )
-    obj = render(load(conn, ctx.account_id, clock_id))
-    events.emit(conn, ctx, "test_helpers.test_clock.internal_failure", obj)
-    return obj
+    return _settle_advance(conn, ctx, clock_id, "internal_failure")
 
 
 def delete(conn: sa.Connection, ctx: CallContext, clock_id: str) -> dict[str, Any]:

@@ -99,6 +99,14 @@ def deliver(store: Store, job: Job, clock: Clock) -> None:
 
 
 def _record(store: Store, job: Job, row: sa.Row[Any], outcome: Outcome, now: int) -> None:
+    """Record the attempt; then settle or reschedule, unless another worker already has.
+
+    A slow receiver can outlive our lease: another worker may have re-sent and
+    settled the delivery meanwhile. The attempt still happened and is recorded,
+    but counters are bumped in SQL (not from our stale read) and only a delivery
+    still ``pending`` is changed.
+    """
+    pending = sa.and_(webhook_deliveries.c.id == row.id, webhook_deliveries.c.status == "pending")
     with store.write() as conn:
         conn.execute(
             webhook_attempts.insert().values(
@@ -111,12 +119,12 @@ def _record(store: Store, job: Job, row: sa.Row[Any], outcome: Outcome, now: int
                 duration_ms=outcome.duration_ms,
             )
         )
-        attempts = row.attempts + 1
-        conn.execute(
+        attempts = conn.execute(
             webhook_deliveries.update()
             .where(webhook_deliveries.c.id == row.id)
-            .values(attempts=attempts)
-        )
+            .values(attempts=webhook_deliveries.c.attempts + 1)
+            .returning(webhook_deliveries.c.attempts)
+        ).scalar_one()
         if outcome.ok:
             _finish(conn, job, row, "succeeded", now)
             return
@@ -124,12 +132,11 @@ def _record(store: Store, job: Job, row: sa.Row[Any], outcome: Outcome, now: int
         if retry_at is None:
             _finish(conn, job, row, "failed", now)
             return
-        conn.execute(
-            webhook_deliveries.update()
-            .where(webhook_deliveries.c.id == row.id)
-            .values(next_attempt_at=retry_at)
-        )
-        queue.reschedule(conn, job, retry_at, outcome.error or f"HTTP {outcome.http_status}")
+        still_pending = conn.execute(
+            webhook_deliveries.update().where(pending).values(next_attempt_at=retry_at)
+        ).rowcount
+        if still_pending:
+            queue.reschedule(conn, job, retry_at, outcome.error or f"HTTP {outcome.http_status}")
 
 
 def _settle(store: Store, job: Job, row: sa.Row[Any], status: str, now: int) -> None:

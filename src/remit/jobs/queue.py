@@ -96,6 +96,22 @@ def _owned(job: Job) -> sa.ColumnElement[bool]:
     return sa.and_(jobs.c.id == job.id, jobs.c.lease_owner == job.lease_owner)
 
 
+def hold(conn: sa.Connection, job: Job) -> bool:
+    """Confirm, inside the caller's transaction, that the job is still ours, and lock it.
+
+    A handler whose effects live in the database calls this first: the row lock
+    keeps other claimers off the job until this transaction ends (PostgreSQL's
+    SKIP LOCKED passes it by; SQLite has one writer anyway), and a lease that
+    lapsed before we began makes it return False, so the work is not done twice.
+    """
+    result = conn.execute(
+        jobs.update()
+        .where(_owned(job), jobs.c.status == "running")
+        .values(attempts=jobs.c.attempts)
+    )
+    return result.rowcount == 1
+
+
 def complete(conn: sa.Connection, job: Job, now: int) -> bool:
     result = conn.execute(
         jobs.update()

@@ -8,6 +8,7 @@ the tests see the whole schema. Every table carries ``account_id``.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 metadata = sa.MetaData(
     naming_convention={
@@ -20,8 +21,13 @@ metadata = sa.MetaData(
 )
 
 
+def id_type() -> sa.types.TypeEngine[str]:
+    """Ids sort in creation order only byte-wise; PostgreSQL must not use a locale's collation."""
+    return sa.String(40).with_variant(postgresql.VARCHAR(40, collation="C"), "postgresql")
+
+
 def id_column() -> sa.Column[str]:
-    return sa.Column("id", sa.String(40), primary_key=True)
+    return sa.Column("id", id_type(), primary_key=True)
 
 
 def account_column(nullable: bool = False) -> sa.Column[str]:

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
+# Ids sort in creation order byte-wise only: PostgreSQL must compare them in the C collation.
+ID = sa.String(length=40).with_variant(postgresql.VARCHAR(length=40, collation="C"), "postgresql")
+
 
 def upgrade() -> None:
     op.create_table(
         "accounts",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("rounding_mode", sa.String(length=16), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),
@@ -26,7 +30,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "events",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("type", sa.String(length=100), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),
@@ -64,7 +68,7 @@ def upgrade() -> None:
 
     op.create_table(
         "jobs",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("kind", sa.String(length=60), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
@@ -85,7 +89,7 @@ def upgrade() -> None:
 
     op.create_table(
         "request_log",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=True),
         sa.Column("method", sa.String(length=10), nullable=False),
         sa.Column("path", sa.String(length=500), nullable=False),
@@ -110,7 +114,7 @@ def upgrade() -> None:
 
     op.create_table(
         "test_clocks",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=300), nullable=True),
         sa.Column("frozen_time", sa.BigInteger(), nullable=False),
@@ -127,7 +131,7 @@ def upgrade() -> None:
 
     op.create_table(
         "webhook_endpoints",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("url", sa.String(length=2048), nullable=False),
         sa.Column("description", sa.String(length=5000), nullable=True),
@@ -147,7 +151,7 @@ def upgrade() -> None:
 
     op.create_table(
         "api_keys",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("last4", sa.String(length=4), nullable=False),
@@ -161,7 +165,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "customers",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),
         sa.Column("email", sa.String(length=512), nullable=True),
@@ -200,7 +204,7 @@ def upgrade() -> None:
 
     op.create_table(
         "webhook_deliveries",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("event_id", sa.String(length=40), nullable=False),
         sa.Column("endpoint_id", sa.String(length=40), nullable=False),
@@ -231,7 +235,7 @@ def upgrade() -> None:
 
     op.create_table(
         "webhook_attempts",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", ID, nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("delivery_id", sa.String(length=40), nullable=False),
         sa.Column("attempted_at", sa.BigInteger(), nullable=False),
