@@ -29,7 +29,10 @@ RESOURCES["customer"]["shipping"] = {
     "name": "Jenny Rosen",
     "phone": None,
 }
-FREE_FORM_KEYS = frozenset({"metadata"})
+# A test clock's status_details holds {"advancing": {"target_frozen_time"}} only while it
+# advances (Stripe's documented shape); the fixture shows a ready clock, so it is checked
+# in test_an_advancing_clock_names_its_target instead.
+FREE_FORM_KEYS = frozenset({"metadata", "status_details"})
 LIST_KEYS = frozenset({"object", "data", "has_more", "url"})
 
 
@@ -345,3 +348,13 @@ def test_test_clock_event_has_the_fixture_shape(api):
     new_clock(api)
     (event,) = call(api, "GET", "/v1/events?type=test_helpers.test_clock.created")["data"]
     assert_event_matches(event)
+
+
+def test_an_advancing_clock_names_its_target(api):
+    clock = api.post("/v1/test_helpers/test_clocks", data={"frozen_time": "1700000000"}).json()
+    assert clock["status_details"] == {}
+    advancing = api.post(
+        f"/v1/test_helpers/test_clocks/{clock['id']}/advance", data={"frozen_time": "1700086400"}
+    ).json()
+    assert advancing["status"] == "advancing"
+    assert advancing["status_details"] == {"advancing": {"target_frozen_time": 1700086400}}

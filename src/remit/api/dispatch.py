@@ -6,12 +6,12 @@ Everything here is synchronous and runs on a worker thread; the ASGI edge in
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from remit.api import idempotency
@@ -35,7 +35,7 @@ class Result:
 
 def dumps(obj: Mapping[str, Any]) -> bytes:
     # Stripe answers pretty-printed JSON; SDKs and people reading curl output expect it.
-    return json.dumps(obj, indent=2, ensure_ascii=False).encode()
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2)
 
 
 def error_result(error: StripeError) -> Result:
