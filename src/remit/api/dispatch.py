@@ -7,7 +7,7 @@ Everything here is synchronous and runs on a worker thread; the ASGI edge in
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,67 @@ def error_result(error: StripeError) -> Result:
     return Result(error.http_status, dumps(error.to_dict()), error_type=error.type)
 
 
+def _run_handler(
+    conn: sa.Connection,
+    loaders: Mapping[str, Loader],
+    route: Route,
+    ctx: CallContext,
+    params: dict[str, Any],
+    path_params: dict[str, str],
+) -> bytes:
+    values = route.schema.validate(params)
+    obj = route.handler(conn, ctx, values, **path_params)
+    if values.get("expand"):
+        expand(conn, ctx.account_id, obj, values["expand"], loaders)
+    return dumps(obj)
+
+
+def _fingerprint(route: Route, params: dict[str, Any], path_params: dict[str, str]) -> str:
+    return idempotency.fingerprint(route.method, route.path, {**params, **path_params})
+
+
+def write_unit(
+    loaders: Mapping[str, Loader],
+    route: Route,
+    ctx: CallContext,
+    params: dict[str, Any],
+    path_params: dict[str, str],
+    wall_now: int,
+) -> Callable[[sa.Connection], Result]:
+    """A whole write request as one unit of work inside the writer's transaction.
+
+    Used where writes are serialised (SQLite's single writer): the key's claim,
+    the handler's effects and the saved answer commit together, and a duplicate
+    can only ever see the finished claim. A handler error rolls back to its own
+    savepoint and is saved as the key's answer; anything unexpected propagates
+    and takes the claim down with it.
+    """
+
+    def unit(conn: sa.Connection) -> Result:
+        claim = None
+        if ctx.idempotency_key is not None:
+            outcome = idempotency.claim(
+                conn, ctx.account_id, ctx.idempotency_key, _fingerprint(route, params, path_params),
+                ctx.request_id or "", wall_now,
+            )  # fmt: skip
+            if isinstance(outcome, idempotency.Replay):
+                return Result(outcome.status, outcome.body, replayed=True)
+            claim = outcome
+        savepoint = conn.begin_nested()
+        try:
+            result = Result(200, _run_handler(conn, loaders, route, ctx, params, path_params))
+        except StripeError as error:
+            savepoint.rollback()
+            result = error_result(error)
+        else:
+            savepoint.commit()
+        if claim is not None:
+            idempotency.finish(conn, claim, result.status, result.body)
+        return result
+
+    return unit
+
+
 def execute(
     store: Store,
     writer: Writer,
@@ -52,22 +113,23 @@ def execute(
     path_params: dict[str, str],
     wall_now: int,
 ) -> Result:
+    """Run a call on the calling thread: reads, and writes where transactions run concurrently.
+
+    On PostgreSQL a key is claimed in its own short transaction first, so a
+    duplicate arriving while the first request runs is told 409 at once.
+    """
     claim = None
     if ctx.idempotency_key is not None:
-        print_ = idempotency.fingerprint(route.method, route.path, {**params, **path_params})
         outcome = idempotency.begin(
-            writer, ctx.account_id, ctx.idempotency_key, print_, ctx.request_id or "", wall_now
-        )
+            writer, ctx.account_id, ctx.idempotency_key, _fingerprint(route, params, path_params),
+            ctx.request_id or "", wall_now,
+        )  # fmt: skip
         if isinstance(outcome, idempotency.Replay):
             return Result(outcome.status, outcome.body, replayed=True)
         claim = outcome
 
     def handle(conn: sa.Connection) -> bytes:
-        values = route.schema.validate(params)
-        obj = route.handler(conn, ctx, values, **path_params)
-        if values.get("expand"):
-            expand(conn, ctx.account_id, obj, values["expand"], loaders)
-        body = dumps(obj)
+        body = _run_handler(conn, loaders, route, ctx, params, path_params)
         if claim is not None:
             idempotency.finish(conn, claim, 200, body)
         return body
@@ -87,4 +149,8 @@ def execute(
         log.exception("unhandled error in %s %s", route.method, route.path)
         if claim is not None:
             writer.run(lambda conn: idempotency.release(conn, claim))
-        return error_result(APIError("An unexpected error occurred on our side."))
+        return internal_error()
+
+
+def internal_error() -> Result:
+    return error_result(APIError("An unexpected error occurred on our side."))

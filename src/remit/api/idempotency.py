@@ -59,15 +59,16 @@ def begin(
 ) -> Claim | Replay:
     for _ in range(2):  # a lost insert race on PostgreSQL is answered by re-reading
         try:
-            return writer.run(lambda conn: _begin(conn, account_id, key, print_, request_id, now))
+            return writer.run(lambda conn: claim(conn, account_id, key, print_, request_id, now))
         except IntegrityError:
             continue
     raise _in_use()
 
 
-def _begin(
+def claim(
     conn: sa.Connection, account_id: str, key: str, print_: str, request_id: str, now: int
 ) -> Claim | Replay:
+    """Claim ``key`` in the caller's transaction, or find the answer already given."""
     where = (idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)
     row = conn.execute(sa.select(idempotency_keys).where(*where)).first()
     if row is not None and row.created + RETENTION_S < now:

@@ -67,6 +67,10 @@ def claim(store: Store, owner: str, now: int, lease_s: int, limit: int = 10) -> 
     pick = sa.select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
     if not store.is_sqlite:
         pick = pick.with_for_update(skip_locked=True)
+    with store.read() as conn:
+        # An idle poll must not take SQLite's write lock away from the API's writers.
+        if conn.execute(sa.select(jobs.c.id).where(due).limit(1)).first() is None:
+            return []
     with store.write() as conn:
         rows = conn.execute(
             jobs.update()

@@ -8,7 +8,7 @@ so ``ORDER BY id`` is creation order and list pagination can key on the id.
 
 from __future__ import annotations
 
-import secrets
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +17,8 @@ ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 TIME_CHARS = 9
 RANDOM_CHARS = 15
 _RANDOM_SPACE = 62**RANDOM_CHARS
+# Fresh ids start in the lower half of the space, so bumps within a millisecond never overflow.
+_HALF_SPACE_BITS = (_RANDOM_SPACE // 2).bit_length() - 1
 
 PREFIXES = frozenset(
     {"acct", "cus", "evt", "we", "clock", "req", "key", "job", "whdel", "whatt", "idem"}
@@ -33,6 +35,24 @@ def _base62(value: int, width: int) -> str:
     return "".join(reversed(chars))
 
 
+class _UrandomBits:
+    """Cryptographic randomness read from the OS in blocks: one syscall per ~300 ids."""
+
+    BLOCK_BYTES = 4096
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._lock = threading.Lock()
+
+    def take(self, bits: int) -> int:
+        size = (bits + 7) // 8
+        with self._lock:
+            if len(self._buffer) < size:
+                self._buffer = os.urandom(self.BLOCK_BYTES)
+            chunk, self._buffer = self._buffer[:size], self._buffer[size:]
+        return int.from_bytes(chunk, "big") >> (size * 8 - bits)
+
+
 class IdGenerator:
     """Makes ids; the time and randomness sources are injectable for determinism."""
 
@@ -42,9 +62,7 @@ class IdGenerator:
         randbits: Callable[[int], int] | None = None,
     ) -> None:
         self._millis = millis or (lambda: time.time_ns() // 1_000_000)
-        self._randbelow = (
-            (lambda n: randbits(n.bit_length()) % n) if randbits else secrets.randbelow
-        )
+        self._randbits = randbits or _UrandomBits().take
         self._lock = threading.Lock()
         self._last_ms = -1
         self._last_rand = 0
@@ -57,11 +75,11 @@ class IdGenerator:
             if ms <= self._last_ms:
                 # Same (or a backwards) millisecond: stay ordered by bumping the random part.
                 ms = self._last_ms
-                rand = self._last_rand + 1 + self._randbelow(1 << 16)
+                rand = self._last_rand + 1 + self._randbits(16)
                 if rand >= _RANDOM_SPACE:
-                    ms, rand = ms + 1, self._randbelow(_RANDOM_SPACE // 2)
+                    ms, rand = ms + 1, self._randbits(_HALF_SPACE_BITS)
             else:
-                rand = self._randbelow(_RANDOM_SPACE // 2)
+                rand = self._randbits(_HALF_SPACE_BITS)
             self._last_ms, self._last_rand = ms, rand
         return f"{prefix}_{_base62(ms, TIME_CHARS)}{_base62(rand, RANDOM_CHARS)}"
 

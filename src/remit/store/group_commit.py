@@ -61,10 +61,14 @@ class GroupCommitWriter:
         self._lock = threading.Lock()
 
     def run(self, work: Callable[[sa.Connection], T]) -> T:
+        return self.submit(work).result()
+
+    def submit(self, work: Callable[[sa.Connection], T]) -> Future[T]:
+        """Queue ``work``; the future resolves once the batch holding it has committed."""
         self._ensure_started()
         future: Future[T] = Future()
         self._queue.put((work, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         with self._lock:
