@@ -71,23 +71,22 @@ def write_unit(
 ) -> Callable[[sa.Connection], Result]:
     """A whole write request as one unit of work inside the writer's transaction.
 
-    Used where writes are serialised (SQLite's single writer): the key's claim,
-    the handler's effects and the saved answer commit together, and a duplicate
-    can only ever see the finished claim. A handler error rolls back to its own
+    Used where writes are serialised (SQLite's single writer): the handler's
+    effects and the key's saved answer commit together, and a duplicate can only
+    ever find the finished answer. A handler error rolls back to its own
     savepoint and is saved as the key's answer; anything unexpected propagates
-    and takes the claim down with it.
+    and saves nothing.
     """
 
     def unit(conn: sa.Connection) -> Result:
-        claim = None
-        if ctx.idempotency_key is not None:
-            outcome = idempotency.claim(
-                conn, ctx.account_id, ctx.idempotency_key, _fingerprint(route, params, path_params),
-                ctx.request_id or "", wall_now,
-            )  # fmt: skip
-            if isinstance(outcome, idempotency.Replay):
-                return Result(outcome.status, outcome.body, replayed=True)
-            claim = outcome
+        key = ctx.idempotency_key
+        if key is None:
+            # No answer to save: an error propagates and the writer's savepoint undoes us.
+            return Result(200, _run_handler(conn, loaders, route, ctx, params, path_params))
+        print_ = _fingerprint(route, params, path_params)
+        replay = idempotency.lookup(conn, ctx.account_id, key, print_, wall_now)
+        if replay is not None:
+            return Result(replay.status, replay.body, replayed=True)
         savepoint = conn.begin_nested()
         try:
             result = Result(200, _run_handler(conn, loaders, route, ctx, params, path_params))
@@ -96,8 +95,10 @@ def write_unit(
             result = error_result(error)
         else:
             savepoint.commit()
-        if claim is not None:
-            idempotency.finish(conn, claim, result.status, result.body)
+        idempotency.record(
+            conn, ctx.account_id, key, print_, ctx.request_id or "", wall_now,
+            result.status, result.body,
+        )  # fmt: skip
         return result
 
     return unit

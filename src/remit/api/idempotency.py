@@ -28,6 +28,18 @@ STALE_AFTER_S = 120
 KEYED_METHODS = frozenset({"POST", "DELETE"})
 
 
+_BY_KEY = sa.select(idempotency_keys).where(
+    idempotency_keys.c.account_id == sa.bindparam("account_id"),
+    idempotency_keys.c.key == sa.bindparam("key"),
+)
+
+_DELETE_KEY = idempotency_keys.delete().where(
+    idempotency_keys.c.account_id == sa.bindparam("account_id"),
+    idempotency_keys.c.key == sa.bindparam("key"),
+)
+_INSERT_KEY = idempotency_keys.insert()
+
+
 @dataclass(frozen=True, slots=True)
 class Replay:
     status: int
@@ -88,11 +100,7 @@ def claim(
         )
         return Claim(account_id, key)
     if row.fingerprint != print_:
-        raise IdempotencyError(
-            "Keys for idempotent requests can only be used with the same parameters they "
-            f"were first used with. Try using a key other than '{key}' if you meant to "
-            "execute a different request."
-        )
+        raise _mismatch(key)
     if row.status == "done":
         return Replay(row.response_status, bytes(row.response_body))
     if row.locked_at + STALE_AFTER_S > now:
@@ -101,6 +109,60 @@ def claim(
         idempotency_keys.update().where(*where).values(locked_at=now, request_id=request_id)
     )
     return Claim(account_id, key)
+
+
+def lookup(conn: sa.Connection, account_id: str, key: str, print_: str, now: int) -> Replay | None:
+    """The saved answer to ``key``, if any, for callers whose writes are serialised.
+
+    Under a single writer no other request can hold the key while we run, so the
+    claim and its answer are written in one go by ``record`` after the handler.
+    """
+    row = conn.execute(_BY_KEY, {"account_id": account_id, "key": key}).first()
+    if row is None:
+        return None
+    if row.created + RETENTION_S < now:
+        conn.execute(_DELETE_KEY, {"account_id": account_id, "key": key})
+        return None
+    if row.fingerprint != print_:
+        raise _mismatch(key)
+    if row.status != "done":
+        raise _in_use()  # a crashed request's claim, not yet stale: as if still running
+    return Replay(row.response_status, bytes(row.response_body))
+
+
+def record(
+    conn: sa.Connection,
+    account_id: str,
+    key: str,
+    print_: str,
+    request_id: str,
+    now: int,
+    status: int,
+    body: bytes,
+) -> None:
+    """Save the answer to a key that ``lookup`` found free, in the same transaction."""
+    conn.execute(
+        _INSERT_KEY,
+        {
+            "account_id": account_id,
+            "key": key,
+            "fingerprint": print_,
+            "status": "done",
+            "request_id": request_id,
+            "response_status": status,
+            "response_body": body,
+            "locked_at": now,
+            "created": now,
+        },
+    )
+
+
+def _mismatch(key: str) -> IdempotencyError:
+    return IdempotencyError(
+        "Keys for idempotent requests can only be used with the same parameters they "
+        f"were first used with. Try using a key other than '{key}' if you meant to "
+        "execute a different request."
+    )
 
 
 def _in_use() -> IdempotencyError:

@@ -77,12 +77,14 @@ def _shipping(shipping: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+_BY_ID = sa.select(customers).where(
+    customers.c.id == sa.bindparam("id"), customers.c.account_id == sa.bindparam("account_id")
+)
+_INSERT = customers.insert()
+
+
 def load(conn: sa.Connection, account_id: str, customer_id: str, param: str = "id") -> Any:
-    row = conn.execute(
-        sa.select(customers).where(
-            customers.c.id == customer_id, customers.c.account_id == account_id
-        )
-    ).first()
+    row = conn.execute(_BY_ID, {"id": customer_id, "account_id": account_id}).first()
     if row is None:
         raise ResourceMissing("customer", customer_id, param=param)
     return row
@@ -111,15 +113,15 @@ def _new_prefix(conn: sa.Connection, account_id: str) -> str:
     raise RuntimeError("could not find a free invoice prefix")
 
 
+_PREFIX_TAKEN = sa.select(customers.c.id).where(
+    customers.c.account_id == sa.bindparam("account_id"),
+    customers.c.invoice_prefix == sa.bindparam("prefix"),
+)
+
+
 def _prefix_taken(conn: sa.Connection, account_id: str, prefix: str) -> bool:
-    return (
-        conn.execute(
-            sa.select(customers.c.id).where(
-                customers.c.account_id == account_id, customers.c.invoice_prefix == prefix
-            )
-        ).first()
-        is not None
-    )
+    found = conn.execute(_PREFIX_TAKEN, {"account_id": account_id, "prefix": prefix}).first()
+    return found is not None
 
 
 def _checked_prefix(conn: sa.Connection, account_id: str, prefix: str) -> str:
@@ -183,7 +185,7 @@ def create(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dic
         "deleted": False,
         **_column_values(params),
     }
-    conn.execute(customers.insert(), row)
+    conn.execute(_INSERT, row)
     ctx.touch(row["id"])
     # Every column was given above, so the row as written renders without a re-read.
     obj = render(SimpleNamespace(**row))

@@ -57,18 +57,19 @@ def serve(
     """Serve the API (and deliver webhooks from an in-process worker)."""
     settings = Settings.from_env()
     migrate_store(open_store(settings))
-    if workers == 1:
-        uvicorn.run(
-            build_app(settings, run_worker=worker), host=host, port=port, log_level="warning"
-        )
-        return
+    target: object = build_app(settings, run_worker=worker) if workers == 1 else None
     stop = threading.Event()
-    if worker:
-        threading.Thread(target=_work, args=(settings, stop), daemon=True).start()
+    if target is None:
+        target = "remit.runtime:asgi_app"  # each server process builds its own app
+        if worker:
+            threading.Thread(target=_work, args=(settings, stop), daemon=True).start()
     try:
+        # No access log and no proxy-header rewriting: the request log is ours, and remit
+        # binds to loopback by default rather than sitting behind a proxy.
         uvicorn.run(
-            "remit.runtime:asgi_app", factory=True, host=host, port=port, workers=workers,
-            log_level="warning",
+            target,  # type: ignore[arg-type]
+            factory=workers > 1, workers=workers, host=host, port=port, log_level="warning",
+            access_log=False, proxy_headers=False, server_header=False,
         )  # fmt: skip
     finally:
         stop.set()

@@ -45,7 +45,7 @@ def emit(
         data["previous_attributes"] = dict(previous_attributes)
     endpoint_ids = _subscribed_endpoints(conn, ctx.account_id, event_type)
     conn.execute(
-        events.insert(),
+        _INSERT_EVENT,
         {
             "id": event_id,
             "account_id": ctx.account_id,
@@ -84,14 +84,16 @@ def emit(
     return event_id
 
 
+_INSERT_EVENT = events.insert()
+_ENDPOINTS = sa.select(webhook_endpoints.c.id, webhook_endpoints.c.enabled_events).where(
+    webhook_endpoints.c.account_id == sa.bindparam("account_id"),
+    webhook_endpoints.c.status == "enabled",
+    webhook_endpoints.c.deleted.is_(False),
+)
+
+
 def _subscribed_endpoints(conn: sa.Connection, account_id: str, event_type: str) -> list[str]:
-    rows = conn.execute(
-        sa.select(webhook_endpoints.c.id, webhook_endpoints.c.enabled_events).where(
-            webhook_endpoints.c.account_id == account_id,
-            webhook_endpoints.c.status == "enabled",
-            webhook_endpoints.c.deleted.is_(False),
-        )
-    )
+    rows = conn.execute(_ENDPOINTS, {"account_id": account_id})
     return [r.id for r in rows if _matches(r.enabled_events, event_type)]
 
 
