@@ -1,0 +1,48 @@
+"""The command line, as an operator uses it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from remit.accounts.tables import api_keys
+from remit.api.tables import request_log
+from remit.cli.main import app
+from remit.store.engine import Store, make_engine
+
+runner = CliRunner()
+
+
+def test_account_create_prints_the_key_once_and_stores_only_its_hash(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("REMIT_DATABASE_URL", url)
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    result = runner.invoke(app, ["account", "create", "Acme Robotics"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    assert key.startswith("sk_test_") and len(key) > 40
+    with Store(make_engine(url)).read() as conn:
+        stored = conn.execute(sa.select(api_keys)).one()
+    assert key not in repr(tuple(stored))
+    assert stored.last4 == key[-4:]
+
+
+def test_requests_shows_the_request_log(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("REMIT_DATABASE_URL", url)
+    runner.invoke(app, ["migrate"])
+    row = {"method": "POST", "path": "/v1/customers", "status": 200, "latency_us": 1500,
+           "params": {}, "object_ids": ["cus_1"], "created": 1}  # fmt: skip
+    with Store(make_engine(url)).write() as conn:
+        conn.execute(request_log.insert(), [
+            {**row, "id": "req_1", "account_id": "acct_a", "idempotency_key": "k-1"},
+            {**row, "id": "req_2", "account_id": "acct_b", "idempotency_key": None},
+        ])  # fmt: skip
+    result = runner.invoke(app, ["requests", "acct_a"])
+    assert result.exit_code == 0, result.output
+    assert "req_1" in result.output and "k-1" in result.output and "cus_1" in result.output
+    assert "req_2" not in result.output
+
+
+def test_unknown_commands_fail():
+    assert runner.invoke(app, ["conjure"]).exit_code != 0
