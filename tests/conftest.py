@@ -22,6 +22,7 @@ from remit.store.engine import Store, make_engine
 from remit.store.registry import load_all, metadata
 from support.server import ServerThread
 
+LEDGER_TABLES = frozenset({"ledger_accounts", "ledger_heads", "journal_entries", "journal_legs"})
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "stripe" / "fixtures3.json"
 
 
@@ -67,7 +68,10 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
     load_all()
     with store.write() as conn:
         for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
+            # The journal is append-only (the database refuses deletes); every test posts
+            # under a fresh tenant instead, and the ledger's tables stay.
+            if table.name not in LEDGER_TABLES:
+                conn.execute(table.delete())
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ TABLE_MODULES = (
     "remit.events.tables",
     "remit.jobs.tables",
     "remit.billing.tables",
+    "remit.ledger.tables",
 )
 
 
