@@ -84,7 +84,10 @@ def post_pending(
             [Finding("ledger_leg_amount", f"Post between 1 and {full} minor units.", "amount")]
         )
     posted_legs = tuple(replace(leg, amount=amount or full) for leg in legs)
-    entry = Entry("pending.posted", cause_id, posted_legs, ctx.now, description=pending.description)
+    entry = Entry(
+        "pending.posted", cause_id, posted_legs, ctx.now,
+        description=pending.description, subject_id=pending.subject_id,
+    )  # fmt: skip
     item = _Item(entry, kind="post_pending", pending_id=pending_id, releases=legs)
     return _write(conn, ctx, [item])[0]
 
@@ -125,7 +128,10 @@ def reverse(
             [Finding("ledger_not_reversible", f"A {header.kind} entry cannot be reversed.")]
         )
     flipped = tuple(replace(leg, side="credit" if leg.side == "debit" else "debit") for leg in legs)
-    entry = Entry(rule, cause_id or entry_id, flipped, ctx.now, description=f"reverses {entry_id}")
+    entry = Entry(
+        rule, cause_id or entry_id, flipped, ctx.now,
+        description=f"reverses {entry_id}", subject_id=header.subject_id,
+    )  # fmt: skip
     return _write(conn, ctx, [_Item(entry, reverses=entry_id)])[0]
 
 
@@ -203,7 +209,7 @@ def _write(conn: sa.Connection, ctx: CallContext, items: Sequence[_Item]) -> lis
         )
         sealed = Sealed(
             last_seq, entry_id, item.kind, item.entry.rule, item.entry.cause_id,
-            item.entry.effective_at, item.pending_id, item.reverses, legs,
+            item.entry.subject_id, item.entry.effective_at, item.pending_id, item.reverses, legs,
         )  # fmt: skip
         digest = chain_hash(prev_hash, sealed)
         entry_rows.append(_entry_row(ctx, item, sealed, prev_hash, digest))
@@ -242,6 +248,7 @@ def _entry_row(
         "kind": item.kind,
         "rule": item.entry.rule,
         "cause_id": item.entry.cause_id,
+        "subject_id": item.entry.subject_id,
         "event_id": item.entry.event_id,
         "description": item.entry.description,
         "effective_at": item.entry.effective_at,

@@ -57,6 +57,7 @@ journal_entries = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("rule", sa.String(80), nullable=False),
     sa.Column("cause_id", sa.String(120), nullable=False),
+    sa.Column("subject_id", sa.String(120), nullable=True),
     sa.Column("event_id", sa.String(40), nullable=True),
     sa.Column("description", sa.String(500), nullable=True),
     ts_column("effective_at"),
@@ -71,6 +72,7 @@ journal_entries = sa.Table(
     sa.UniqueConstraint("account_id", "rule", "cause_id"),
     # A pending entry is resolved (posted, voided or expired) at most once.
     sa.UniqueConstraint("pending_id"),
+    sa.Index(None, "account_id", "subject_id"),
     info=IMMUTABLE,
 )
 

@@ -38,6 +38,8 @@ class Entry:
 
     ``rule`` names the posting rule (``invoice.finalized``, ``manual`` ...) and
     ``cause_id`` the object that caused it; together they are posted at most once.
+    ``subject_id`` is what the money concerns when that differs from the cause
+    (a charge, the cause, pays an invoice, the subject): receivables age by subject.
     """
 
     rule: str
@@ -46,6 +48,7 @@ class Entry:
     effective_at: int
     event_id: str | None = None
     description: str | None = None
+    subject_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,7 @@ class Sealed:
     kind: str
     rule: str
     cause_id: str
+    subject_id: str | None
     effective_at: int
     pending_id: str | None
     reverses: str | None
@@ -145,6 +149,7 @@ def chain_hash(prev_hash: str, sealed: Sealed) -> str:
         sealed.kind,
         sealed.rule,
         sealed.cause_id,
+        sealed.subject_id or "",
         str(sealed.effective_at),
         sealed.pending_id or "",
         sealed.reverses or "",

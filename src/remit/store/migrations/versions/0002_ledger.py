@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("rule", sa.String(length=80), nullable=False),
         sa.Column("cause_id", sa.String(length=120), nullable=False),
+        sa.Column("subject_id", sa.String(length=120), nullable=True),
         sa.Column("event_id", sa.String(length=40), nullable=True),
         sa.Column("description", sa.String(length=500), nullable=True),
         sa.Column("effective_at", sa.BigInteger(), nullable=False),
@@ -196,6 +197,12 @@ def upgrade() -> None:
             ["ledger_account_id", "entry_id"],
             unique=False,
         )
+    with op.batch_alter_table("journal_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_journal_entries_account_id_subject_id"),
+            ["account_id", "subject_id"],
+            unique=False,
+        )
     dialect = op.get_bind().dialect.name
     for statement in POSTGRES_GUARDS if dialect == "postgresql" else SQLITE_GUARDS:
         op.execute(statement)
@@ -207,6 +214,8 @@ def downgrade() -> None:
     with op.batch_alter_table("journal_legs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_journal_legs_ledger_account_id_entry_id"))
 
+    with op.batch_alter_table("journal_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_journal_entries_account_id_subject_id"))
     op.drop_table("journal_legs")
     op.drop_table("ledger_heads")
     op.drop_table("ledger_accounts")
