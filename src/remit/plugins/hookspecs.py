@@ -36,6 +36,15 @@ class RemitSpec:
         raise NotImplementedError
 
     @hookspec
+    def remit_posting_rules(self) -> list[Any]:
+        """Posting rules (``remit.ledger.domain.rules.PostingRule``) this plugin defines.
+
+        A rule named like a built-in replaces it: tailored financial workflows post
+        their own way without touching the callers.
+        """
+        raise NotImplementedError
+
+    @hookspec
     def remit_test_clock_advance(
         self, conn: sa.Connection, ctx: CallContext, clock_id: str, from_ts: int, to_ts: int
     ) -> None:

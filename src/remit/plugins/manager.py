@@ -14,6 +14,7 @@ ENTRY_POINT_GROUP = "remit.plugins"
 BUILTINS = (
     "remit.events.plugin",
     "remit.billing.plugin",
+    "remit.ledger.plugin",
     "remit.api.v1.plugin",
 )
 
