@@ -42,14 +42,16 @@ class _UrandomBits:
 
     def __init__(self) -> None:
         self._buffer = b""
+        self._offset = 0
         self._lock = threading.Lock()
 
     def take(self, bits: int) -> int:
         size = (bits + 7) // 8
         with self._lock:
-            if len(self._buffer) < size:
-                self._buffer = os.urandom(self.BLOCK_BYTES)
-            chunk, self._buffer = self._buffer[:size], self._buffer[size:]
+            if self._offset + size > len(self._buffer):
+                self._buffer, self._offset = os.urandom(self.BLOCK_BYTES), 0
+            start, self._offset = self._offset, self._offset + size
+        chunk = self._buffer[start : start + size]
         return int.from_bytes(chunk, "big") >> (size * 8 - bits)
 
 
@@ -66,6 +68,7 @@ class IdGenerator:
         self._lock = threading.Lock()
         self._last_ms = -1
         self._last_rand = 0
+        self._time_text = ""
 
     def new(self, prefix: str) -> str:
         if prefix not in PREFIXES:
@@ -80,8 +83,11 @@ class IdGenerator:
                     ms, rand = ms + 1, self._randbits(_HALF_SPACE_BITS)
             else:
                 rand = self._randbits(_HALF_SPACE_BITS)
+            if ms != self._last_ms:
+                self._time_text = _base62(ms, TIME_CHARS)
             self._last_ms, self._last_rand = ms, rand
-        return f"{prefix}_{_base62(ms, TIME_CHARS)}{_base62(rand, RANDOM_CHARS)}"
+            time_text = self._time_text
+        return f"{prefix}_{time_text}{_base62(rand, RANDOM_CHARS)}"
 
 
 _default = IdGenerator()
