@@ -66,13 +66,20 @@ def test_concurrent_writes_all_land_and_a_failing_one_leaves_nothing(store, writ
 
 def test_writes_waiting_together_share_one_commit(store):
     writer = GroupCommitWriter(store)
-    gate = threading.Event()
+    gate, running = threading.Event(), threading.Event()
     commits: list[int] = []
     listener = lambda conn: commits.append(1)  # noqa: E731
+
+    def hold_the_writer(conn: sa.Connection) -> None:
+        running.set()
+        gate.wait(5)
+
     sa.event.listen(store.engine, "commit", listener)
     try:
         with ThreadPoolExecutor(max_workers=9) as pool:
-            first = pool.submit(writer.run, lambda conn: gate.wait(5))
+            first = pool.submit(writer.run, hold_the_writer)
+            # The writer must be inside the first batch before the others queue behind it.
+            assert running.wait(5)
             later = [pool.submit(writer.run, _insert(f"batched{n}")) for n in range(8)]
             deadline = time.monotonic() + 5
             while writer._queue.qsize() < 8 and time.monotonic() < deadline:

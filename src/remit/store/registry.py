@@ -13,6 +13,7 @@ TABLE_MODULES = (
     "remit.jobs.tables",
     "remit.billing.tables",
     "remit.ledger.tables",
+    "remit.ledger.revrec.tables",
 )
 
 
