@@ -7,7 +7,7 @@ the ``remit_posting_rules`` hook; the last registered rule of a name wins.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from remit.context import CallContext
 from remit.ledger import service
-from remit.ledger.domain.entries import Finding
+from remit.ledger.domain.entries import Entry, Finding
 from remit.ledger.domain.rules import LegRule, PostingRule, RuleError, apply
 from remit.ledger.errors import LedgerRejected
 from remit.ledger.service import Posted
@@ -127,15 +127,32 @@ def post_by_rule(
     *,
     event_id: str | None = None,
 ) -> Posted:
+    entry = _entries(rules, name, [payload])[0]
+    if event_id is not None:
+        entry = replace(entry, event_id=event_id)
+    return service.post(conn, ctx, entry)
+
+
+def post_batch_by_rule(
+    conn: sa.Connection,
+    ctx: CallContext,
+    rules: Mapping[str, PostingRule],
+    name: str,
+    payloads: Sequence[Mapping[str, Any]],
+) -> list[Posted]:
+    """Many payloads of one rule as one batch: all posted, or none."""
+    return service.post_batch(conn, ctx, _entries(rules, name, payloads)) if payloads else []
+
+
+def _entries(
+    rules: Mapping[str, PostingRule], name: str, payloads: Sequence[Mapping[str, Any]]
+) -> list[Entry]:
     rule = rules.get(name)
     if rule is None:
         raise LedgerRejected(
             [Finding("ledger_rule_unknown", f"No posting rule named {name!r}.", "rule")]
         )
     try:
-        entry = apply(rule, payload)
+        return [apply(rule, payload) for payload in payloads]
     except RuleError as error:
         raise LedgerRejected(error.findings) from error
-    if event_id is not None:
-        entry = replace(entry, event_id=event_id)
-    return service.post(conn, ctx, entry)

@@ -182,7 +182,7 @@ def _write(conn: sa.Connection, ctx: CallContext, items: Sequence[_Item]) -> lis
     if findings:
         raise LedgerRejected(findings)
     items = [_normalized(item) for item in items]
-    prev_hash, last_seq = _lock_head(conn, ctx.account_id)
+    prev_hash, last_seq = lock_tenant(conn, ctx.account_id)
     wanted = {(leg.code, leg.currency) for i in items for leg in (*i.entry.legs, *i.releases)}
     ledger, findings = accounts.resolve(conn, ctx.account_id, wanted, ctx.now)
     findings += _duplicate_causes(conn, ctx.account_id, items)
@@ -276,8 +276,13 @@ def _entry_row(
     )  # fmt: skip
 
 
-def _lock_head(conn: sa.Connection, account_id: str) -> tuple[str, int]:
-    """Lock the tenant's chain head for this transaction, creating it on first use."""
+def lock_tenant(conn: sa.Connection, account_id: str) -> tuple[str, int]:
+    """Lock the tenant's chain head for this transaction, creating it on first use.
+
+    Every ledger write takes this lock; a capability that keeps its own per-tenant
+    lock (revenue recognition) takes this one first, so locks are always taken in
+    one order and concurrent transactions cannot deadlock on them.
+    """
     select = sa.select(ledger_heads).where(ledger_heads.c.account_id == account_id)
     if conn.dialect.name == "postgresql":
         conn.execute(

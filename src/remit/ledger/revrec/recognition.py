@@ -25,8 +25,9 @@ import sqlalchemy as sa
 from remit.context import CallContext
 from remit.ledger.domain.rules import PostingRule
 from remit.ledger.revrec.domain import Due, day_end_ts, day_of, due, iso_day
-from remit.ledger.revrec.state import Obligation, load_obligations, lock_progress, post_all
+from remit.ledger.revrec.state import Obligation, load_obligations, lock_progress
 from remit.ledger.revrec.tables import revrec_obligations, revrec_progress, revrec_recognitions
+from remit.ledger.rules import post_batch_by_rule
 from remit.primitives.errors import InvalidRequestError
 
 # One call does at most this many days, so its transaction stays bounded; a caller that
@@ -141,7 +142,7 @@ def _post_totals(
         for t in totals.values()
         if t.amount != 0
     ]
-    posted = iter(post_all(conn, ctx, rules, "revenue.recognized", payloads))
+    posted = iter(post_batch_by_rule(conn, ctx, rules, "revenue.recognized", payloads))
     for key, total in totals.items():
         if total.amount != 0:
             totals[key] = DayTotal(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from remit.context import CallContext
-from remit.ledger import service as ledger
 from remit.ledger.domain.entries import Finding
-from remit.ledger.domain.rules import PostingRule, RuleError, apply
 from remit.ledger.errors import LedgerRejected
 from remit.ledger.revrec.domain import Schedule, Segment, ServiceDays, Standing, day_of
 from remit.ledger.revrec.tables import revrec_adjustments, revrec_obligations, revrec_progress
-from remit.ledger.service import Posted
+from remit.ledger.service import lock_tenant
 
 IN_CHUNK = 500
 
@@ -47,6 +45,7 @@ def lock_progress(conn: sa.Connection, ctx: CallContext) -> int | None:
     reads an obligation a concurrent refund is re-planning (SQLite: the write
     transaction already holds the database lock).
     """
+    lock_tenant(conn, ctx.account_id)  # the ledger's lock first: one order for all locks
     t = revrec_progress
     select = sa.select(t.c.through_day).where(t.c.account_id == ctx.account_id)
     if conn.dialect.name == "postgresql":
@@ -112,21 +111,3 @@ def _obligation(row: Any, segments: Iterable[Segment]) -> Obligation:
         row.adjustments,
         standing,
     )
-
-
-def post_all(
-    conn: sa.Connection,
-    ctx: CallContext,
-    rules: Mapping[str, PostingRule],
-    name: str,
-    payloads: Sequence[Mapping[str, Any]],
-) -> list[Posted]:
-    """Post many payloads of one rule as one batch: all or none (``post_by_rule`` posts one)."""
-    rule = rules.get(name)
-    if rule is None:
-        raise refused("ledger_rule_unknown", f"No posting rule named {name!r}.", "rule")
-    try:
-        entries = [apply(rule, payload) for payload in payloads]
-    except RuleError as error:
-        raise LedgerRejected(error.findings) from error
-    return ledger.post_batch(conn, ctx, entries) if entries else []
