@@ -22,6 +22,8 @@ class Route:
     handler: Handler
     schema: Schema
     writes: bool = False
+    # A read that may scan much data (reports): never run inline on the event loop.
+    slow: bool = False
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

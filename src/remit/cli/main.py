@@ -14,6 +14,8 @@ from rich.table import Table
 from remit.accounts.service import create_account
 from remit.api import request_log
 from remit.cli.demo import run_demo
+from remit.cli.ledger import ledger_app
+from remit.cli.ledger_recognize import recognize
 from remit.jobs.worker import Worker
 from remit.plugins.manager import job_handlers, make_manager
 from remit.primitives.clock import WallClock
@@ -25,6 +27,8 @@ app = typer.Typer(
 )
 account_app = typer.Typer(help="Accounts and their secret keys.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
+app.add_typer(ledger_app, name="ledger")
+ledger_app.command("recognize")(recognize)
 console = Console()
 
 

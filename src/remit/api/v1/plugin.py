@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from remit.api.routing import Route
-from remit.api.v1 import customers, events, test_clocks, webhook_endpoints
+from remit.api.v1 import customers, events, ledger_reports, test_clocks, webhook_endpoints
 from remit.plugins.hookspecs import hookimpl
 
 
 @hookimpl
 def remit_api_routes() -> list[Route]:
-    return [*customers.ROUTES, *events.ROUTES, *test_clocks.ROUTES, *webhook_endpoints.ROUTES]
+    return [
+        *customers.ROUTES,
+        *events.ROUTES,
+        *ledger_reports.ROUTES,
+        *test_clocks.ROUTES,
+        *webhook_endpoints.ROUTES,
+    ]

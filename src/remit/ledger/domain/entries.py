@@ -20,6 +20,7 @@ MAX_LEGS = 100
 MAX_AMOUNT = 2**63 - 1
 MAX_KEY_CHARS = 120
 GENESIS_HASH = "0" * 64
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z, the API's own bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,14 @@ def check(entry: Entry) -> list[Finding]:
     if not entry.cause_id or len(entry.cause_id) > MAX_KEY_CHARS:
         findings.append(
             Finding("ledger_cause_invalid", "An entry names its cause (1-120 chars).", "cause_id")
+        )
+    if type(entry.effective_at) is not int or not 0 <= entry.effective_at <= MAX_TIMESTAMP:
+        findings.append(
+            Finding(
+                "ledger_effective_at_invalid",
+                f"effective_at is Unix seconds, not {entry.effective_at!r}.",
+                "effective_at",
+            )
         )
     if not 2 <= len(entry.legs) <= MAX_LEGS:
         findings.append(
