@@ -26,12 +26,15 @@ from rich.table import Table
 
 from remit.accounts.service import create_account
 from remit.api import request_log
+from remit.cli.demo_ledger import Subscriber, run_ledger_chapter
+from remit.context import CallContext
 from remit.primitives.clock import WallClock
 from remit.runtime import build_app, migrate_store
 from remit.settings import Settings
 
 DEMO_DIR = Path(".remit") / "demo"
 CUSTOMERS = 120
+SUBSCRIBERS = 40
 DELIVERY_WAIT_S = 30
 console = Console()
 
@@ -86,7 +89,9 @@ def _start_server(settings: Settings, port: int) -> tuple[uvicorn.Server, Any]:
     return server, app
 
 
-def _business_day(client: stripe.StripeClient, receiver: Receiver) -> dict[str, Any]:
+def _business_day(
+    client: stripe.StripeClient, receiver: Receiver
+) -> tuple[dict[str, Any], list[Subscriber]]:
     facts: dict[str, Any] = {}
     endpoint = client.v1.webhook_endpoints.create(
         params={"url": receiver.url, "enabled_events": ["*"], "description": "demo receiver"}
@@ -137,7 +142,16 @@ def _business_day(client: stripe.StripeClient, receiver: Receiver) -> dict[str, 
         except stripe.InvalidRequestError:
             mistakes += 1
     facts["mistakes answered with Stripe errors"] = mistakes
-    return facts
+    subscribers = [
+        Subscriber(c.id, 4900 if _plan(c) == "pro" else 1900, ("fr", "de")[n % 2])
+        for n, c in enumerate(created[:SUBSCRIBERS])
+    ]
+    return facts, subscribers
+
+
+def _plan(customer: stripe.Customer) -> str:
+    metadata = customer.metadata
+    return str(metadata["plan"]) if metadata is not None and "plan" in metadata else ""
 
 
 def _wait_for_deliveries(client: stripe.StripeClient, receiver: Receiver) -> int:
@@ -166,10 +180,12 @@ def run_demo(port: int = 0) -> int:
     client = stripe.StripeClient(made.secret_key, base_addresses={"api": base})
     started = time.perf_counter()
     try:
-        facts = _business_day(client, receiver)
+        facts, subscribers = _business_day(client, receiver)
         events_total = _wait_for_deliveries(client, receiver)
     finally:
         server.should_exit = True
+    ctx = CallContext(account=made.account, now=WallClock().now())
+    facts.update(run_ledger_chapter(app.store, ctx, app.pm, subscribers))
     elapsed = time.perf_counter() - started
     app.log_writer.flush()
     with app.store.read() as conn:
