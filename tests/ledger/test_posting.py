@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 from ledger_support import T0, balances, counts, ctx_for, entry
 
-from remit.ledger import service
+from remit.ledger import accounts, service
 from remit.ledger.errors import LedgerRejected
-from remit.ledger.tables import journal_entries, journal_legs
+from remit.ledger.tables import journal_entries, journal_legs, ledger_accounts
 
 
 def test_an_invoice_is_booked_and_paid(store, account):
@@ -241,4 +241,34 @@ def test_the_database_refuses_edits_and_unbalanced_rows(store, account):
             },
         )
     with store.read() as conn:
+        assert counts(conn, account.account.id) == (1, 2)
+
+
+def test_tenants_edit_their_chart_and_closed_accounts_refuse_postings(store, account):
+    ctx = ctx_for(account)
+    with store.write() as conn:
+        service.post(
+            conn, ctx, entry("open", ("bank", "debit", 100), ("owner_equity", "credit", 100))
+        )
+        accounts.configure(conn, account.account.id, "bank", "usd", name="Main bank (ACME)")
+        accounts.configure(conn, account.account.id, "owner_equity", "usd", closed=True)
+    with pytest.raises(LedgerRejected) as refused, store.write() as conn:
+        service.post(conn, ctx, entry("more", ("bank", "debit", 5), ("owner_equity", "credit", 5)))
+    assert refused.value.code == "ledger_account_closed"
+    with store.write() as conn:
+        # A limit set by the tenant binds from then on.
+        accounts.configure(
+            conn, account.account.id, "bank", "usd", limit_rule="credits_must_not_exceed_debits"
+        )
+    with pytest.raises(LedgerRejected) as limited, store.write() as conn:
+        service.post(conn, ctx, entry("draw", ("revenue", "debit", 101), ("bank", "credit", 101)))
+    assert limited.value.code == "ledger_limit_exceeded"
+    with store.read() as conn:
+        names = {
+            r.code: r.name
+            for r in conn.execute(
+                sa.select(ledger_accounts).where(ledger_accounts.c.account_id == account.account.id)
+            )
+        }
+        assert names["bank"] == "Main bank (ACME)"
         assert counts(conn, account.account.id) == (1, 2)
