@@ -192,7 +192,8 @@ def run_demo(port: int = 0) -> int:
         logged = request_log.query(conn, made.account.id, limit=1000)
     _print_summary(made.account.id, facts, events_total, receiver, logged, elapsed)
     ok = len(set(receiver.verified)) >= events_total and receiver.rejected == 0
-    return 0 if ok and all(facts.values()) else 1
+    ok = ok and all(facts.values()) and "FINDINGS" not in facts.values()
+    return 0 if ok else 1
 
 
 def _print_summary(

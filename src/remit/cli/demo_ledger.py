@@ -30,6 +30,7 @@ from remit.ledger.revrec.service import (
 )
 from remit.ledger.rules import post_by_rule, rules_from
 from remit.ledger.tables import ledger_accounts
+from remit.ledger.verify import verify
 from remit.primitives.money import RoundingMode, to_minor_units
 from remit.store.engine import Store
 
@@ -106,7 +107,12 @@ def run_ledger_chapter(
         refund(conn, later, rules, "in_demo_000_1", "re_demo_000", 2000, refunded_at)
     with store.write() as conn:
         recognize_through(conn, ctx, rules, today - 1)
-    return _facts(store, ctx.account.id, date.fromordinal(date(1970, 1, 1).toordinal() + today - 1))
+    facts = _facts(
+        store, ctx.account.id, date.fromordinal(date(1970, 1, 1).toordinal() + today - 1)
+    )
+    checked = verify(store, ctx.account.id)
+    facts["ledger: verify (balances, chain, limits)"] = "clean" if checked.clean else "FINDINGS"
+    return facts
 
 
 def _facts(store: Store, account_id: str, through: date) -> dict[str, Any]:

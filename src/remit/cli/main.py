@@ -16,6 +16,7 @@ from remit.api import request_log
 from remit.cli.demo import run_demo
 from remit.cli.ledger import ledger_app
 from remit.cli.ledger_recognize import recognize
+from remit.cli.ledger_verify import verify as verify_ledger
 from remit.jobs.worker import Worker
 from remit.plugins.manager import job_handlers, make_manager
 from remit.primitives.clock import WallClock
@@ -29,6 +30,7 @@ account_app = typer.Typer(help="Accounts and their secret keys.", no_args_is_hel
 app.add_typer(account_app, name="account")
 app.add_typer(ledger_app, name="ledger")
 ledger_app.command("recognize")(recognize)
+ledger_app.command("verify")(verify_ledger)
 console = Console()
 
 

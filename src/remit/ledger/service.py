@@ -127,6 +127,13 @@ def reverse(
         raise LedgerRejected(
             [Finding("ledger_not_reversible", f"A {header.kind} entry cannot be reversed.")]
         )
+    earlier = conn.execute(
+        sa.select(journal_entries.c.id).where(journal_entries.c.reverses == entry_id)
+    ).scalar()
+    if earlier is not None:
+        raise LedgerRejected(
+            [Finding("ledger_already_reversed", f"{entry_id} was already reversed by {earlier}.")]
+        )
     flipped = tuple(replace(leg, side="credit" if leg.side == "debit" else "debit") for leg in legs)
     entry = Entry(
         rule, cause_id or entry_id, flipped, ctx.now,
@@ -188,17 +195,9 @@ def _write(conn: sa.Connection, ctx: CallContext, items: Sequence[_Item]) -> lis
     findings += _duplicate_causes(conn, ctx.account_id, items)
     if findings:
         raise LedgerRejected(findings)
-    deltas = _apply(ledger, items)
-    crossed = [a for a in ledger.values() if a.id in deltas and a.crosses_limit()]
-    if crossed:
-        raise LedgerRejected(
-            [
-                Finding(
-                    "ledger_limit_exceeded", f"{a.code} ({a.currency}) would break {a.limit_rule}."
-                )
-                for a in crossed
-            ]
-        )
+    deltas, crossings = _apply(ledger, items)
+    if crossings:
+        raise LedgerRejected(crossings)
     posted, entry_rows, leg_rows = [], [], []
     for item in items:
         last_seq += 1
@@ -342,25 +341,38 @@ _TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending
 
 def _apply(
     ledger: dict[tuple[str, str], LedgerAccount], items: Sequence[_Item]
-) -> dict[str, list[int]]:
-    """Move the in-memory totals as the items will; returns the deltas per account id."""
+) -> tuple[dict[str, list[int]], list[Finding]]:
+    """Move the in-memory totals entry by entry, in posting order.
+
+    Limits must hold after every entry, not only at the end of a batch: the entries
+    are history in seq order, and a payout ordered before the settlement that funds
+    it spent money the balance did not have. Returns the deltas per account id and
+    a finding for each first crossing.
+    """
     deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    crossed: dict[str, Finding] = {}
     for item in items:
+        touched: dict[str, LedgerAccount] = {}
         bucket = 2 if item.kind == "pending" else 0
-        if item.kind in ("pending", "posted", "post_pending"):
-            for leg in item.entry.legs:
-                slot = bucket + (0 if leg.side == "debit" else 1)
-                deltas[ledger[(leg.code, leg.currency)].id][slot] += leg.amount
-        for leg in item.releases:
-            deltas[ledger[(leg.code, leg.currency)].id][2 + (0 if leg.side == "debit" else 1)] -= (
-                leg.amount
-            )
-    by_id = {a.id: a for a in ledger.values()}
-    for account_id, delta in deltas.items():
-        account = by_id[account_id]
-        for name, change in zip(_TOTALS, delta, strict=True):
-            setattr(account, name, getattr(account, name) + change)
-    return deltas
+        moves = [(leg, bucket, 1) for leg in item.entry.legs if item.kind in _MOVING]
+        moves += [(leg, 2, -1) for leg in item.releases]
+        for leg, base, sign in moves:
+            account = ledger[(leg.code, leg.currency)]
+            slot = base + (0 if leg.side == "debit" else 1)
+            deltas[account.id][slot] += sign * leg.amount
+            setattr(account, _TOTALS[slot], getattr(account, _TOTALS[slot]) + sign * leg.amount)
+            touched[account.id] = account
+        for account in touched.values():
+            if account.id not in crossed and account.crosses_limit():
+                crossed[account.id] = Finding(
+                    "ledger_limit_exceeded",
+                    f"{account.code} ({account.currency}) would break {account.limit_rule} "
+                    f"at {item.entry.rule} for {item.entry.cause_id}.",
+                )
+    return deltas, list(crossed.values())
+
+
+_MOVING = frozenset({"pending", "posted", "post_pending"})
 
 
 def _move_totals(conn: sa.Connection, deltas: dict[str, list[int]]) -> None:

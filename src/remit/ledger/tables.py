@@ -72,6 +72,8 @@ journal_entries = sa.Table(
     sa.UniqueConstraint("account_id", "rule", "cause_id"),
     # A pending entry is resolved (posted, voided or expired) at most once.
     sa.UniqueConstraint("pending_id"),
+    # An entry is reversed at most once, whatever rule or cause the correction names.
+    sa.UniqueConstraint("reverses"),
     sa.Index(None, "account_id", "subject_id"),
     info=IMMUTABLE,
 )

@@ -45,6 +45,15 @@ class RemitSpec:
         raise NotImplementedError
 
     @hookspec
+    def remit_ledger_verify(self, conn: sa.Connection, account_id: str) -> list[Any]:
+        """Extra findings for ``remit ledger verify`` about one tenant.
+
+        Billing implements it: receivables in the ledger equal the open invoices.
+        Returns ``remit.ledger.verify.Discrepancy`` records; an empty list is clean.
+        """
+        raise NotImplementedError
+
+    @hookspec
     def remit_test_clock_advance(
         self, conn: sa.Connection, ctx: CallContext, clock_id: str, from_ts: int, to_ts: int
     ) -> None:

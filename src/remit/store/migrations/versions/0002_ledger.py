@@ -119,6 +119,7 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("account_id", "seq", name=op.f("uq_journal_entries_account_id_seq")),
         sa.UniqueConstraint("pending_id", name=op.f("uq_journal_entries_pending_id")),
+        sa.UniqueConstraint("reverses", name=op.f("uq_journal_entries_reverses")),
         info={"immutable": True},
     )
     op.create_table(
