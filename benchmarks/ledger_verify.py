@@ -7,7 +7,8 @@ Run with remit's venv python:
 Builds a ledger of about ``--legs`` legs through ``post_batch`` (batches of 50,000 entries,
 tenants in turn) plus pending holds posted, voided and expired, and reversals, so every
 entry kind is there; the build is timed and reported on its own. ``--db PATH`` keeps the
-SQLite file, and a later run with the same path reuses it. Then ``verify()`` runs over the
+SQLite file, ``--postgres URL`` builds into that (existing) database; a later run with the
+same one reuses the ledger there. Then ``verify()`` runs over the
 whole ledger, next to the floor: one ``SELECT COUNT(*), SUM(amount)`` over the legs. The
 goal (10M legs in <= 30 s) is printed, never enforced; below 10M legs the 10M figure is a
 linear extrapolation and says so.
@@ -130,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--legs", type=int, default=GOAL_LEGS)
     parser.add_argument("--tenants", type=int, default=4)
     parser.add_argument("--db", type=Path, help="SQLite file to build into, kept and reused")
-    parser.add_argument("--postgres", help="build into a throwaway database on this server")
+    parser.add_argument(
+        "--postgres", help="a PostgreSQL database (URL) to build into, kept and reused"
+    )
     args = parser.parse_args(argv)
     if not 10_000 <= args.legs <= 50_000_000 or not 1 <= args.tenants <= 100:
         parser.error("--legs 10000..50000000, --tenants 1..100")
@@ -138,10 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.postgres:
         if not postgres_reachable(args.postgres):
             parser.error(f"PostgreSQL not reachable at {args.postgres}")
-        with fresh_database("postgresql", args.postgres) as url:
-            store = open_store(url)
-            run(store, args.legs, args.tenants)
-            store.dispose()
+        store = open_store(args.postgres)
+        run(store, args.legs, args.tenants)
+        store.dispose()
         return 0
     if args.db:
         store = open_store(f"sqlite:///{args.db.resolve()}", "NORMAL")

@@ -58,6 +58,26 @@ POSTGRES_GUARDS = [
     # Checked at commit, once the whole entry is in.
     """CREATE CONSTRAINT TRIGGER journal_legs_balanced AFTER INSERT ON journal_legs
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION remit_entry_balanced()""",
+    # An entry header needs its legs by commit time too (an entry without legs is no entry).
+    """CREATE FUNCTION remit_entry_has_legs() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF (SELECT COUNT(*) FROM journal_legs WHERE entry_id = NEW.id) < 2 THEN
+        RAISE EXCEPTION 'journal entry % has fewer than two legs', NEW.id;
+      END IF;
+      RETURN NULL;
+    END $$""",
+    """CREATE CONSTRAINT TRIGGER journal_entries_have_legs AFTER INSERT ON journal_entries
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION remit_entry_has_legs()""",
+    # Legs go in before their header; once the header exists the entry is sealed.
+    """CREATE FUNCTION remit_entry_sealed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM journal_entries WHERE id = NEW.entry_id) THEN
+        RAISE EXCEPTION 'journal entry % is sealed', NEW.entry_id;
+      END IF;
+      RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER journal_legs_sealed BEFORE INSERT ON journal_legs
+    FOR EACH ROW EXECUTE FUNCTION remit_entry_sealed()""",
 ]
 DROP_GUARDS = {
     "sqlite": [
@@ -70,6 +90,10 @@ DROP_GUARDS = {
         "DROP TRIGGER IF EXISTS journal_entries_balanced",
     ],
     "postgresql": [
+        "DROP TRIGGER IF EXISTS journal_legs_sealed ON journal_legs",
+        "DROP TRIGGER IF EXISTS journal_entries_have_legs ON journal_entries",
+        "DROP FUNCTION IF EXISTS remit_entry_sealed()",
+        "DROP FUNCTION IF EXISTS remit_entry_has_legs()",
         "DROP TRIGGER IF EXISTS journal_legs_balanced ON journal_legs",
         "DROP TRIGGER IF EXISTS journal_legs_append_only ON journal_legs",
         "DROP TRIGGER IF EXISTS journal_entries_append_only ON journal_entries",
