@@ -101,7 +101,7 @@ _DIALECT = {
 _SIGNED = "SUM(CASE l.side WHEN 'D' THEN l.amount ELSE -l.amount END)"
 _SOUND = f"{{digest}} = e.hash AND COUNT(l.leg_no) >= 2 AND {_SIGNED} = 0"
 _DIGEST_SQL = f"""SELECT e.id, {_SOUND} FROM journal_entries e LEFT JOIN journal_legs l
-ON l.entry_id = e.id WHERE 1 = 1 {{e_where}} {{range}} GROUP BY e.id
+ON l.entry_id = e.id {{legs_range}} WHERE 1 = 1 {{e_where}} {{range}} GROUP BY e.id
 HAVING NOT ({_SOUND}) OR MIN(l.currency) <> MAX(l.currency)"""
 _PER_CURRENCY_SQL = f"""SELECT l.entry_id, l.currency, {_SIGNED} FROM journal_legs l
 WHERE l.entry_id IN :ids GROUP BY l.entry_id, l.currency HAVING {_SIGNED} <> 0"""
@@ -133,8 +133,7 @@ UNION ALL SELECT h.account_id, 0, 0, :genesis, h.last_seq, h.last_hash FROM ledg
 WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.account_id = h.account_id) {h_where}"""
 _ORPHANS_SQL = """SELECT entry_id FROM (SELECT DISTINCT l.entry_id FROM journal_legs l {legs_where})
 d WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = d.entry_id) LIMIT :bound"""
-# Legs of limited accounts, and releases of pending entries on them, in seq order: bucket
-# 0 moves posted totals, 1 adds to pending, 2 takes a resolved hold off pending.
+# Limited accounts' legs in seq order; buckets: 0 posted, 1 pending, 2 a hold's release.
 _LIMIT_LEGS = """SELECT e.account_id, e.seq, l.ledger_account_id, {bucket}, l.side, l.amount
 FROM ledger_accounts a {join} journal_legs l ON l.ledger_account_id = a.id
 {join} journal_entries e ON {on} WHERE a.limit_rule IS NOT NULL AND e.kind IN {kinds} {a_where}"""
@@ -197,9 +196,6 @@ def verify(
                         sum(part.omitted for part in parts))  # fmt: skip
 
 
-_STORES: dict[str, Store] = {}  # a worker process's own stores, by database url
-
-
 def _run_job(target: Store | str, scope: _Scope, job: tuple[Any, ...]) -> _Part:
     if isinstance(target, str):  # in a worker process: reads of a big file mapped to memory
         if target not in _STORES:
@@ -212,6 +208,9 @@ def _run_job(target: Store | str, scope: _Scope, job: tuple[Any, ...]) -> _Part:
             digest = lambda text: text and hashlib.sha256(text.encode()).hexdigest()  # noqa: E731
             raw.create_function("remit_sha256", 1, digest, deterministic=True)
         return _JOBS[job[0]](conn, scope, *job[1:])
+
+
+_STORES: dict[str, Store] = {}  # a worker process's own stores, by database url
 
 
 def _stream(conn: sa.Connection, sql: str, params: dict[str, Any]) -> Iterator[Any]:
@@ -244,9 +243,10 @@ def _digest_ranges(conn: sa.Connection, scope: _Scope) -> tuple[int, list[tuple[
 
 
 def _digest(conn: sa.Connection, scope: _Scope, lo: str | None, hi: str | None) -> _Part:
-    """Suspect entries go to chain_hash; sound ones in two currencies get each one summed."""
-    bounds = (" AND e.id >= :lo" if lo else "") + (" AND e.id < :hi" if hi else "")
-    part, sql = _Part(), scope.sql(_DIGEST_SQL, range=bounds)
+    """Suspects go to chain_hash; sound entries in two currencies get each one summed."""
+    ends = "AND {0} >= :lo " * bool(lo) + "AND {0} < :hi" * bool(hi)  # legs' too: merge-joinable
+    sql = scope.sql(_DIGEST_SQL, range=ends.format("e.id"), legs_range=ends.format("l.entry_id"))
+    part = _Part()
     flagged: tuple[list[str], list[str]] = ([], [])  # (suspects, sound but multi-currency)
     for entry_id, sound in _stream(conn, sql, {**scope.params, "lo": lo, "hi": hi}):
         flagged[bool(sound)].append(entry_id)
