@@ -19,7 +19,7 @@ from remit.ledger import verify as verify_module
 from remit.ledger.domain.entries import Entry, Finding, Leg
 from remit.ledger.errors import LedgerRejected
 from remit.ledger.tables import journal_entries, journal_legs, ledger_accounts, ledger_heads
-from remit.ledger.verify import verify
+from remit.ledger.verify import Discrepancy, verify
 from remit.store import migrate
 from remit.store.engine import Store, make_engine
 
@@ -246,16 +246,22 @@ def test_other_capabilities_checks_run_per_tenant_and_a_broken_one_is_a_finding(
 
     def receivables(conn: sa.Connection, account_id: str) -> list[Finding]:
         seen.append(account_id)
-        return [Finding("receivables_mismatch", "AR is 0, open invoices 3100.", "ar")]
+        return [Finding("receivables_mismatch", "AR is 0, open invoices 3100.", "in_1")]
+
+    def invoices(conn: sa.Connection, account_id: str) -> list[Discrepancy]:
+        return [
+            Discrepancy("billing", "invoice_unbooked", "in_2 has no entry.", account_id, "in_2")
+        ]
 
     def broken(conn: sa.Connection, account_id: str) -> list[Finding]:
         raise ValueError("no invoices table")
 
-    report = verify(store, ctx.account_id, extra_checks=[receivables, broken])
+    report = verify(store, ctx.account_id, extra_checks=[receivables, invoices, broken])
     assert seen == [ctx.account_id]
-    assert {(f.check, f.code, f.account_id) for f in report.findings} == {
-        ("extra", "receivables_mismatch", ctx.account_id),
-        ("extra", "ledger_verify_check_failed", ctx.account_id),
+    assert {(f.check, f.code, f.account_id, f.object_id) for f in report.findings} == {
+        ("extra", "receivables_mismatch", ctx.account_id, "in_1"),
+        ("billing", "invoice_unbooked", ctx.account_id, "in_2"),
+        ("extra", "ledger_verify_check_failed", ctx.account_id, None),
     }
 
 

@@ -17,8 +17,8 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
-from itertools import groupby
+from dataclasses import dataclass, field, fields, replace
+from itertools import chain, groupby, pairwise
 from operator import itemgetter
 from typing import Any
 
@@ -30,14 +30,13 @@ from remit.ledger.domain.entries import GENESIS_HASH, Finding, Sealed, chain_has
 from remit.ledger.tables import journal_entries, journal_legs, ledger_heads
 from remit.store.engine import Store, make_engine
 
-ExtraCheck = Callable[[sa.Connection, str], list[Finding]]
 MAX_FINDINGS = 200  # listed per job; the rest are counted
 FETCH_ROWS, RECHECK_IDS, WORKERS, DIGEST_PARTS = 5_000, 500, 2, 6
 # From this many entries on, SQLite is verified by processes (so a script calling verify needs
 # multiprocessing's __main__ guard); below, starting them costs more than they save.
 PROCESSES_FROM_ENTRIES = 300_000
+TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
 MMAP_PRAGMA = f"PRAGMA mmap_size = {1 << 36}"  # workers read big SQLite files via the page cache
-POSTING = ("posted", "post_pending")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +48,9 @@ class Discrepancy:
     message: str
     account_id: str | None = None
     object_id: str | None = None
+
+
+ExtraCheck = Callable[[sa.Connection, str], Sequence["Finding | Discrepancy"]]  # one tenant's
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,10 @@ _DIALECT = {
         "COALESCE(e.pending_id, ''), COALESCE(e.reverses, '')) || group_concat(printf("
         "'%s:%s:%d:%s', l.ledger_account_id, l.side, l.amount, l.currency), '|'))",
         "join": "CROSS JOIN",  # SQLite's way to fix the join order
+        "links": """SELECT e.account_id, e.seq, e.id, p.seq, p.hash FROM journal_entries e
+LEFT JOIN journal_entries p ON p.account_id = e.account_id AND p.seq = e.seq - 1
+WHERE (p.seq IS NULL AND (e.seq <> 1 OR e.prev_hash <> :genesis)
+       OR p.seq IS NOT NULL AND p.hash <> e.prev_hash) {e_where} LIMIT :bound""",
     },
     "postgresql": {
         "digest": "encode(sha256(convert_to(concat_ws('|', e.prev_hash, e.seq, e.id, e.kind, "
@@ -96,6 +102,11 @@ _DIALECT = {
         "''), COALESCE(e.reverses, ''), string_agg(l.ledger_account_id || ':' || l.side || ':' "
         "|| l.amount || ':' || l.currency, '|' ORDER BY l.leg_no)), 'UTF8')), 'hex')",
         "join": "JOIN",
+        "links": """SELECT account_id, seq, id, prior_seq, prior_hash FROM (SELECT e.account_id,
+e.seq, e.id, e.prev_hash, LAG(e.seq) OVER w AS prior_seq, LAG(e.hash) OVER w AS prior_hash FROM
+journal_entries e WHERE 1 = 1 {e_where} WINDOW w AS (PARTITION BY e.account_id ORDER BY e.seq)) x
+WHERE prev_hash <> COALESCE(prior_hash, :genesis) OR seq <> COALESCE(prior_seq, 0) + 1
+LIMIT :bound""",
     },
 }
 _SIGNED = "SUM(CASE l.side WHEN 'D' THEN l.amount ELSE -l.amount END)"
@@ -120,10 +131,6 @@ LEFT JOIN (SELECT l.ledger_account_id AS la, {_D.format("")} AS d, {_C.format(""
   FROM journal_entries e {{join}} journal_legs l ON l.entry_id = e.pending_id
   WHERE e.pending_id IS NOT NULL {{e_where}} GROUP BY l.ledger_account_id) r ON r.la = a.id
 WHERE 1 = 1 {{a_where}} ORDER BY a.id"""
-_LINKS_SQL = """SELECT e.account_id, e.seq, e.id, p.seq, p.hash FROM journal_entries e
-LEFT JOIN journal_entries p ON p.account_id = e.account_id AND p.seq = e.seq - 1
-WHERE (p.seq IS NULL AND (e.seq <> 1 OR e.prev_hash <> :genesis)
-       OR p.seq IS NOT NULL AND p.hash <> e.prev_hash) {e_where} LIMIT :bound"""
 _HEADS_SQL = """SELECT m.account_id, m.n, m.max_seq, e.hash, h.last_seq, h.last_hash
 FROM (SELECT e.account_id, COUNT(*) AS n, MAX(e.seq) AS max_seq FROM journal_entries e
       WHERE 1 = 1 {e_where} GROUP BY e.account_id) m
@@ -133,13 +140,15 @@ UNION ALL SELECT h.account_id, 0, 0, :genesis, h.last_seq, h.last_hash FROM ledg
 WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.account_id = h.account_id) {h_where}"""
 _ORPHANS_SQL = """SELECT entry_id FROM (SELECT DISTINCT l.entry_id FROM journal_legs l {legs_where})
 d WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = d.entry_id) LIMIT :bound"""
-# Limited accounts' legs in seq order; buckets: 0 posted, 1 pending, 2 a hold's release.
-_LIMIT_LEGS = """SELECT e.account_id, e.seq, l.ledger_account_id, {bucket}, l.side, l.amount
-FROM ledger_accounts a {join} journal_legs l ON l.ledger_account_id = a.id
-{join} journal_entries e ON {on} WHERE a.limit_rule IS NOT NULL AND e.kind IN {kinds} {a_where}"""
-_LIMITS_SQL = f"""{_LIMIT_LEGS.format(bucket="CASE e.kind WHEN 'pending' THEN 1 ELSE 0 END",
-    on="e.id = l.entry_id", kinds="('posted', 'post_pending', 'pending')", join="{join}",
-    a_where="{a_where}")} UNION ALL {_LIMIT_LEGS.format(bucket="2", join="{join}",
+# Limited accounts' legs in seq order as (tenant, seq, account, TOTALS index, amount): pending
+# entries' legs count as pending, and resolutions take their hold's legs off pending again.
+_LIMIT_LEGS = """SELECT e.account_id, e.seq, l.ledger_account_id, {slot} + CASE l.side WHEN 'D'
+THEN 0 ELSE 1 END, {sign}l.amount FROM ledger_accounts a {join} journal_legs l
+ON l.ledger_account_id = a.id {join} journal_entries e ON {on}
+WHERE a.limit_rule IS NOT NULL AND e.kind IN {kinds} {a_where}"""
+_LIMITS_SQL = f"""{_LIMIT_LEGS.format(slot="CASE e.kind WHEN 'pending' THEN 2 ELSE 0 END",
+    sign="", on="e.id = l.entry_id", kinds="('posted', 'post_pending', 'pending')", join="{join}",
+    a_where="{a_where}")} UNION ALL {_LIMIT_LEGS.format(slot="2", sign="-", join="{join}",
     on="e.pending_id = l.entry_id", kinds="('post_pending', 'void_pending', 'expire_pending')",
     a_where="{a_where}")} ORDER BY 1, 2"""  # fmt: skip
 _LIMITED_SQL = "SELECT id, code, currency, limit_rule FROM ledger_accounts a WHERE " \
@@ -238,8 +247,7 @@ def _digest_ranges(conn: sa.Connection, scope: _Scope) -> tuple[int, list[tuple[
     nth = scope.sql(entries.format("e.id") + "ORDER BY e.id LIMIT 1 OFFSET :skip")
     parts = DIGEST_PARTS if total >= 10_000 else 1
     inner = [_rows(conn, nth, scope, skip=total * n // parts)[0][0] for n in range(1, parts)]
-    bounds = [None, *inner, None]
-    return total, list(zip(bounds, bounds[1:], strict=False))
+    return total, list(pairwise([None, *inner, None]))
 
 
 def _digest(conn: sa.Connection, scope: _Scope, lo: str | None, hi: str | None) -> _Part:
@@ -295,8 +303,9 @@ def _chain(conn: sa.Connection, scope: _Scope) -> _Part:
     for (entry_id,) in _rows(conn, scope.sql(_ORPHANS_SQL), scope):
         part.add("entries", "ledger_orphan_legs", f"Legs name entry {entry_id}, which does not "
                  "exist.", None, entry_id)  # fmt: skip
-    for tenant, seq, entry_id, prior_seq, prior_hash in _rows(conn, scope.sql(_LINKS_SQL), scope):
-        if prior_seq is None and seq != 1:
+    links = scope.sql(_DIALECT[scope.dialect]["links"])  # a self-join, or a window: the faster
+    for tenant, seq, entry_id, prior_seq, prior_hash in _rows(conn, links, scope):
+        if seq != 1 and prior_seq != seq - 1:
             part.add("chain", "ledger_chain_seq", f"No entry at seq {seq - 1}, before seq {seq}.",
                      tenant, entry_id)  # fmt: skip
         else:
@@ -343,39 +352,29 @@ def _balances(conn: sa.Connection, scope: _Scope) -> _Part:
     return part
 
 
-TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
-
-
 def _limits(conn: sa.Connection, scope: _Scope) -> _Part:
     """Replay limited accounts entry by entry in seq order; report each one's first crossing."""
     part, crossed, touched = _Part(), set[str](), set[str]()
-    limited = {r.id: r for r in conn.execute(sa.text(scope.sql(_LIMITED_SQL)), scope.params)}
+    limited = {r.id: LedgerAccount(r.id, r.code, r.currency, "", r.limit_rule, False, 0, 0, 0, 0)
+               for r in conn.execute(sa.text(scope.sql(_LIMITED_SQL)), scope.params)}  # fmt: skip
     held, at = dict[str, LedgerAccount](), (None, None)
-    for tenant, seq, la, bucket, side, amount in _stream(
-        conn, scope.sql(_LIMITS_SQL), scope.params
-    ):
-        if (tenant, seq) != at:
-            _crossings(part, [held[a] for a in touched - crossed], crossed, at)
-            held = held if tenant == at[0] else {}
-            at, touched = (tenant, seq), set()
-        if (account := held.get(la)) is None:
-            a = limited[la]
-            account = held[la] = LedgerAccount(la, a.code, a.currency, "", a.limit_rule, False,
-                                               0, 0, 0, 0)  # fmt: skip
-        name = TOTALS[(0 if side == "D" else 1) + (2 if bucket else 0)]
-        setattr(account, name, getattr(account, name) + (-amount if bucket == 2 else amount))
-        touched.add(la)
-    _crossings(part, [held[a] for a in touched - crossed], crossed, at)
+    rows = _stream(conn, scope.sql(_LIMITS_SQL), scope.params)
+    for tenant, seq, la, slot, amount in chain(rows, [(None,) * 5]):  # the last flushes
+        if seq != at[1] or tenant != at[0]:
+            for account in (held[t] for t in sorted(touched - crossed) if held[t].crosses_limit()):
+                crossed.add(account.id)
+                part.add("limits", "ledger_limit_crossed", f"{account.code} ({account.currency}) "
+                         f"broke {account.limit_rule} at seq {at[1]}: debits "
+                         f"{account.debits_posted} (+{account.debits_pending} pending), credits "
+                         f"{account.credits_posted} (+{account.credits_pending} pending).",
+                         at[0], account.id)  # fmt: skip
+            held, at, touched = held if tenant == at[0] else {}, (tenant, seq), set()
+        if la is not None:
+            if la not in held:  # a tenant's walk starts from zero totals
+                held[la] = replace(limited[la])
+            setattr(held[la], TOTALS[slot], getattr(held[la], TOTALS[slot]) + amount)
+            touched.add(la)
     return part
-
-
-def _crossings(part: _Part, accounts: list[LedgerAccount], crossed: set[str], at: Any) -> None:
-    for account in sorted((a for a in accounts if a.crosses_limit()), key=lambda a: a.id):
-        crossed.add(account.id)
-        part.add("limits", "ledger_limit_crossed", f"{account.code} ({account.currency}) broke "
-                 f"{account.limit_rule} at seq {at[1]}: debits {account.debits_posted} "
-                 f"(+{account.debits_pending} pending), credits {account.credits_posted} "
-                 f"(+{account.credits_pending} pending).", at[0], account.id)  # fmt: skip
 
 
 _JOBS: dict[str, Callable[..., _Part]] = {"digest": _digest, "chain": _chain,
@@ -394,6 +393,7 @@ def _extra(store: Store, scope: _Scope, checks: Sequence[ExtraCheck]) -> _Part:
                 found = check(conn, tenant)
             except Exception as exc:  # a broken check is a finding, not the end of the run
                 found = [Finding("ledger_verify_check_failed", f"{check!r}: {exc!r}")]
-            for finding in found:
-                part.add("extra", finding.code, finding.message, tenant, finding.param)
+            for f in found:
+                part.add(getattr(f, "check", "extra"), f.code, f.message, tenant,
+                         getattr(f, "object_id", None) or getattr(f, "param", None))  # fmt: skip
     return part
