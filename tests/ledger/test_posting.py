@@ -272,3 +272,14 @@ def test_tenants_edit_their_chart_and_closed_accounts_refuse_postings(store, acc
         }
         assert names["bank"] == "Main bank (ACME)"
         assert counts(conn, account.account.id) == (1, 2)
+
+
+@pytest.mark.parametrize("cause", ["a|b", "line\nbreak", "nul\x00"])
+def test_keys_that_could_blur_the_hash_chain_are_refused(store, account, cause):
+    with pytest.raises(LedgerRejected) as refused, store.write() as conn:
+        service.post(
+            conn,
+            ctx_for(account),
+            entry(cause, ("bank", "debit", 1), ("owner_equity", "credit", 1)),
+        )
+    assert refused.value.code == "ledger_key_invalid"

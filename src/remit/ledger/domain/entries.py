@@ -7,6 +7,7 @@ so a caller can show every problem with an entry at once.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ MAX_LEGS = 100
 MAX_AMOUNT = 2**63 - 1
 MAX_KEY_CHARS = 120
 GENESIS_HASH = "0" * 64
+_UNSAFE = re.compile(r"[|\x00-\x1f\x7f]")
 MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z, the API's own bound
 
 
@@ -78,6 +80,16 @@ def check(entry: Entry) -> list[Finding]:
                 "effective_at",
             )
         )
+    for name in ("rule", "cause_id", "subject_id"):
+        value = getattr(entry, name)
+        if isinstance(value, str) and _UNSAFE.search(value):
+            # The chain hashes "|"-joined fields: a separator inside one would let two
+            # different entries hash alike.
+            findings.append(
+                Finding(
+                    "ledger_key_invalid", f"{name} may not contain '|' or control characters.", name
+                )
+            )
     if not 2 <= len(entry.legs) <= MAX_LEGS:
         findings.append(
             Finding(
