@@ -17,10 +17,10 @@ from remit.accounts.service import NewAccount, create_account
 from remit.api.app import RemitApp
 from remit.plugins.manager import make_manager
 from remit.primitives.clock import WallClock
+from remit.serving import ServerThread
 from remit.store import migrate
 from remit.store.engine import Store, make_engine
 from remit.store.registry import load_all, metadata
-from support.server import ServerThread
 
 LEDGER_TABLES = frozenset({"ledger_accounts", "ledger_heads", "journal_entries", "journal_legs"})
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "stripe" / "fixtures3.json"

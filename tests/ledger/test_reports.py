@@ -28,7 +28,7 @@ from conftest import new_account
 from remit.cli.ledger import ledger_app
 from remit.ledger.reports import ReportParams, run_report, to_arrow
 from remit.primitives.errors import InvalidRequestError, ResourceMissing
-from support.server import ServerThread
+from remit.serving import ServerThread
 
 MARCH_31 = date(2026, 3, 31)
 Q1 = ReportParams(MARCH_31, since=date(2026, 1, 1))

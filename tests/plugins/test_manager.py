@@ -13,7 +13,7 @@ from remit.api.routing import Route
 from remit.plugins import manager
 from remit.plugins.hookspecs import hookimpl
 from remit.primitives.clock import WallClock
-from support.server import ServerThread
+from remit.serving import ServerThread
 
 
 class EchoPlugin:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from collections import Counter
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import stripe
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
@@ -30,6 +28,7 @@ from remit.cli.demo_ledger import Subscriber, run_ledger_chapter
 from remit.context import CallContext
 from remit.primitives.clock import WallClock
 from remit.runtime import build_app, migrate_store
+from remit.serving import ServerThread
 from remit.settings import Settings
 
 DEMO_DIR = Path(".remit") / "demo"
@@ -68,25 +67,6 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_server(settings: Settings, port: int) -> tuple[uvicorn.Server, Any]:
-    app = build_app(settings, run_worker=True)
-    migrate_store(app.store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.05)
-    return server, app
 
 
 def _business_day(
@@ -173,17 +153,15 @@ def run_demo(port: int = 0) -> int:
         {"REMIT_DATA_DIR": str(DEMO_DIR), "REMIT_DATABASE_URL": f"sqlite:///{DEMO_DIR}/remit.db"}
     )
     receiver = Receiver()
-    server, app = _start_server(settings, port or _free_port())
+    app = build_app(settings, run_worker=True)
+    migrate_store(app.store)
     with app.store.write() as conn:
         made = create_account(conn, "Demo Coffee Roasters", WallClock().now())
-    base = f"http://127.0.0.1:{server.config.port}"
-    client = stripe.StripeClient(made.secret_key, base_addresses={"api": base})
     started = time.perf_counter()
-    try:
+    with ServerThread(app, port or None) as server:
+        client = stripe.StripeClient(made.secret_key, base_addresses={"api": server.url})
         facts, subscribers = _business_day(client, receiver)
         events_total = _wait_for_deliveries(client, receiver)
-    finally:
-        server.should_exit = True
     ctx = CallContext(account=made.account, now=WallClock().now())
     facts.update(run_ledger_chapter(app.store, ctx, app.pm, subscribers))
     elapsed = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""Runs an ASGI app under a real uvicorn server on a free loopback port, in a thread."""
+"""Runs the API under a real uvicorn server on a loopback port, in a thread (demo and tests)."""
 
 from __future__ import annotations
 
