@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from remit.accounts.service import Account
+
+if TYPE_CHECKING:
+    import pluggy
 
 
 @dataclass
@@ -21,6 +25,9 @@ class CallContext:
     idempotency_key: str | None = None
     api_version: str | None = None
     touched: list[str] = field(default_factory=list)
+    # The plugin manager serving this call: pricing models, meter aggregations and
+    # other registries come from it. None where no plugin-provided behaviour is needed.
+    pm: pluggy.PluginManager | None = None
 
     @property
     def account_id(self) -> str:

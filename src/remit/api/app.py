@@ -130,7 +130,9 @@ class RemitApp:
                 idem_key = None
             elif idem_key is not None:
                 idempotency.check_key(idem_key)
-            ctx = CallContext(account, self.clock.now(), request_id, idem_key, api_version)
+            ctx = CallContext(
+                account, self.clock.now(), request_id, idem_key, api_version, pm=self.pm
+            )
             result = await self._dispatch(route, ctx, params, path_params)
         except StripeError as error:
             result = error_result(error)

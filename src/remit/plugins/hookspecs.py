@@ -63,3 +63,20 @@ class RemitSpec:
         ``internal_failure`` and rolls back every implementation's work.
         """
         raise NotImplementedError
+
+    @hookspec
+    def remit_pricing_models(self) -> list[Any]:
+        """Pricing models (``remit.catalog.domain.models.PricingModel``) this plugin rates.
+
+        A price names its model in ``billing_scheme``; ``per_unit`` and ``tiered`` are
+        registered by the catalog through this same hook.
+        """
+        raise NotImplementedError
+
+    @hookspec
+    def remit_meter_aggregations(self) -> list[Any]:
+        """Meter aggregation formulas (``remit.metering.domain.aggregations.Aggregation``).
+
+        ``sum``, ``count`` and ``last`` are registered by metering through this hook.
+        """
+        raise NotImplementedError

@@ -13,9 +13,12 @@ from remit.plugins.hookspecs import RemitSpec
 ENTRY_POINT_GROUP = "remit.plugins"
 BUILTINS = (
     "remit.events.plugin",
+    "remit.catalog.plugin",
+    "remit.metering.plugin",
     "remit.billing.plugin",
     "remit.ledger.plugin",
     "remit.api.v1.plugin",
+    "remit.api.v2.plugin",
 )
 
 

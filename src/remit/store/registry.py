@@ -11,6 +11,8 @@ TABLE_MODULES = (
     "remit.api.tables",
     "remit.events.tables",
     "remit.jobs.tables",
+    "remit.catalog.tables",
+    "remit.metering.tables",
     "remit.billing.tables",
     "remit.ledger.tables",
     "remit.ledger.revrec.tables",

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from remit.api.routing import Route
-from remit.api.v1 import customers, events, ledger_reports, test_clocks, webhook_endpoints
+from remit.api.v1 import (
+    billing_meters,
+    customers,
+    events,
+    ledger_reports,
+    meter_events,
+    prices,
+    products,
+    test_clocks,
+    webhook_endpoints,
+)
 from remit.plugins.hookspecs import hookimpl
 
 
 @hookimpl
 def remit_api_routes() -> list[Route]:
     return [
+        *billing_meters.ROUTES,
         *customers.ROUTES,
         *events.ROUTES,
         *ledger_reports.ROUTES,
+        *meter_events.ROUTES,
+        *prices.ROUTES,
+        *products.ROUTES,
         *test_clocks.ROUTES,
         *webhook_endpoints.ROUTES,
     ]

@@ -1,0 +1,7 @@
+"""/v1/meter_events"""
+
+from __future__ import annotations
+
+from remit.api.routing import Route
+
+ROUTES: list[Route] = []

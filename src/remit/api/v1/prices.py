@@ -1,0 +1,7 @@
+"""/v1/prices"""
+
+from __future__ import annotations
+
+from remit.api.routing import Route
+
+ROUTES: list[Route] = []

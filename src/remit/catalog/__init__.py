@@ -1,0 +1,1 @@
+"""The product catalog: products, prices and the pricing models that rate them."""

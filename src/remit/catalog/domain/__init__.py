@@ -1,0 +1,1 @@
+"""Pure pricing: price terms, their checks, and the rating engine."""

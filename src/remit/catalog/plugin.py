@@ -1,0 +1,1 @@
+"""Catalog as a built-in plugin."""

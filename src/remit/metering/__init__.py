@@ -1,0 +1,1 @@
+"""Usage metering: billing meters, the raw meter event log, rollups and summaries."""

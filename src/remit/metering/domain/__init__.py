@@ -1,0 +1,1 @@
+"""Pure metering: aggregation formulas, time buckets and event checks."""

@@ -1,0 +1,1 @@
+"""Metering as a built-in plugin."""

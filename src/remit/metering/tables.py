@@ -1,0 +1,3 @@
+from remit.store.schema import metadata
+
+__all__ = ["metadata"]
