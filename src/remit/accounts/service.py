@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -22,6 +23,7 @@ from remit.primitives.money import DEFAULT_ROUNDING, RoundingMode
 KEY_PREFIX = "sk_test_"
 AUTH_CACHE_TTL_S = 30
 AUTH_CACHE_MAX = 10_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +91,9 @@ def get_account(conn: sa.Connection, account_id: str) -> Account | None:
     return Account(row.id, row.name, RoundingMode(row.rounding_mode), row.created)
 
 
-class KeyCache:
-    """Short-lived memo of key hash -> account, so authentication is not a query per request.
+class KeyCache(Generic[T]):
+    """Short-lived memo of key hash -> what the key authenticates, so authentication is
+    not a query per request.
 
     Entries live ``AUTH_CACHE_TTL_S`` seconds, which bounds how long a revoked key
     keeps working on a replica. The TTL is an operational bound measured on the
@@ -98,18 +101,18 @@ class KeyCache:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Account]] = {}
+        self._entries: dict[str, tuple[float, T]] = {}
         self._lock = threading.Lock()
 
-    def get(self, secret_key: str) -> Account | None:
+    def get(self, secret_key: str) -> T | None:
         with self._lock:
             hit = self._entries.get(hash_key(secret_key))
         if hit is None or hit[0] < time.monotonic():
             return None
         return hit[1]
 
-    def put(self, secret_key: str, account: Account) -> None:
+    def put(self, secret_key: str, value: T) -> None:
         with self._lock:
             if len(self._entries) >= AUTH_CACHE_MAX:
                 self._entries.clear()
-            self._entries[hash_key(secret_key)] = (time.monotonic() + AUTH_CACHE_TTL_S, account)
+            self._entries[hash_key(secret_key)] = (time.monotonic() + AUTH_CACHE_TTL_S, value)

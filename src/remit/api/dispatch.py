@@ -79,7 +79,7 @@ def write_unit(
     """
 
     def unit(conn: sa.Connection) -> Result:
-        key = ctx.idempotency_key
+        key = ctx.idempotency_key if route.replays else None
         if key is None:
             # No answer to save: an error propagates and the writer's savepoint undoes us.
             return Result(200, _run_handler(conn, loaders, route, ctx, params, path_params))
@@ -120,7 +120,7 @@ def execute(
     duplicate arriving while the first request runs is told 409 at once.
     """
     claim = None
-    if ctx.idempotency_key is not None:
+    if ctx.idempotency_key is not None and route.replays:
         outcome = idempotency.begin(
             writer, ctx.account_id, ctx.idempotency_key, _fingerprint(route, params, path_params),
             ctx.request_id or "", wall_now,

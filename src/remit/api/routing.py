@@ -13,6 +13,7 @@ from remit.primitives.errors import InvalidRequestError
 # handler(conn, ctx, params, **path_params) -> rendered object
 Handler = Callable[..., dict[str, Any]]
 _PARAM = re.compile(r"\{(\w+)\}")
+AUTH_KINDS = ("secret_key", "meter_event_session")
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,16 @@ class Route:
     writes: bool = False
     # A read that may scan much data (reports): never run inline on the event loop.
     slow: bool = False
+    # Who may call: "secret_key" (the account's API keys) or "meter_event_session"
+    # (a short-lived v2 session token, the only credential the meter event stream takes).
+    auth: str = "secret_key"
+    # Whether an Idempotency-Key saves and replays the answer. The meter event stream
+    # dedups by event identifier instead, which costs no stored answer per request.
+    replays: bool = True
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        assert self.auth in AUTH_KINDS, f"unknown auth kind {self.auth!r}"
         # Paths are plain ASCII segments; only dots need escaping before templating.
         regex = _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", self.path.replace(".", r"\."))
         object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))

@@ -68,6 +68,13 @@ class AuthenticationError(StripeError):
     http_status = 401
 
 
+class TemporarySessionExpired(StripeError):
+    """A v2 session token (the meter event stream's credential) past its expiry."""
+
+    type = "temporary_session_expired"
+    http_status = 401
+
+
 class PermissionDenied(StripeError):
     type = "invalid_request_error"
     http_status = 403
