@@ -1,4 +1,11 @@
-"""``expand[]``: replace ids in a response by the objects they name, along dotted paths."""
+"""``expand[]``: replace ids in a response by the objects they name, along dotted paths.
+
+Loaders are found by the id's prefix (``cus`` for ``cus_123``) or, for ids a caller may
+choose (a product's ``gold-plan``), by the field that holds it: ``"price.product"`` loads
+the ``product`` field of a ``price`` object whatever the id looks like. A field the
+resource already rendered in full (an includable field such as a price's ``tiers``) is
+left as it is.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from remit.primitives.ids import prefix_of
 
 MAX_DEPTH = 4
 
-# prefix -> loader(conn, account_id, object_id) -> rendered object
+# prefix, or "object.field" -> loader(conn, account_id, object_id) -> rendered object
 Loader = Callable[[sa.Connection, str, str], dict[str, Any]]
 
 
@@ -50,23 +57,29 @@ def _expand_path(
     if not isinstance(node, dict) or head not in node:
         raise _not_expandable(path)
     value = node[head]
+    field = f"{node.get('object')}.{head}"
     if rest:
         if value is None:
             return
         if isinstance(value, str):
-            value = node[head] = _load(conn, account_id, value, path, loaders)
+            value = node[head] = _load(conn, account_id, value, field, path, loaders)
         _expand_path(conn, account_id, value, rest, path, loaders)
         return
     if isinstance(value, str):
-        node[head] = _load(conn, account_id, value, path, loaders)
-    elif value is not None and not isinstance(value, dict):
+        node[head] = _load(conn, account_id, value, field, path, loaders)
+    elif value is not None and not isinstance(value, dict | list):
         raise _not_expandable(path)
 
 
 def _load(
-    conn: sa.Connection, account_id: str, object_id: str, path: str, loaders: Mapping[str, Loader]
+    conn: sa.Connection,
+    account_id: str,
+    object_id: str,
+    field: str,
+    path: str,
+    loaders: Mapping[str, Loader],
 ) -> dict[str, Any]:
-    loader = loaders.get(prefix_of(object_id))
+    loader = loaders.get(field) or loaders.get(prefix_of(object_id))
     if loader is None:
         raise _not_expandable(path)
     return loader(conn, account_id, object_id)

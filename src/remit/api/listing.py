@@ -29,22 +29,29 @@ def page(
     render: Callable[[Any], dict[str, Any]],
     url: str,
     object_name: str,
+    order_key: sa.Column[str] | None = None,
 ) -> dict[str, Any]:
-    """One page of the account's ``table`` rows that match ``where``."""
+    """One page of the account's ``table`` rows that match ``where``.
+
+    Rows are ordered by ``order_key``, a creation-ordered column (the id unless the table
+    lets callers choose ids); cursors still name objects by id.
+    """
     limit = params.get("limit", DEFAULT_LIMIT)
     after, before = params.get("starting_after"), params.get("ending_before")
+    key = table.c.id if order_key is None else order_key
     scope = table.c.account_id == account_id
     clauses = [scope, *where]
-    for cursor, param in ((after, "starting_after"), (before, "ending_before")):
-        if cursor is not None:
-            _check_cursor(conn, table, scope, cursor, param, object_name)
+    if after is not None:
+        after = _cursor_key(conn, table, key, scope, after, "starting_after", object_name)
     if before is not None:
-        clauses.append(table.c.id > before)
-        order = table.c.id.asc()
+        before = _cursor_key(conn, table, key, scope, before, "ending_before", object_name)
+    if before is not None:
+        clauses.append(key > before)
+        order = key.asc()
     else:
         if after is not None:
-            clauses.append(table.c.id < after)
-        order = table.c.id.desc()
+            clauses.append(key < after)
+        order = key.desc()
     rows = list(conn.execute(sa.select(table).where(*clauses).order_by(order).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -58,15 +65,17 @@ def page(
     }
 
 
-def _check_cursor(
+def _cursor_key(
     conn: sa.Connection,
     table: sa.Table,
+    key: sa.Column[str],
     scope: sa.ColumnElement[bool],
     cursor: str,
     param: str,
     object_name: str,
-) -> None:
+) -> Any:
     # The cursor must be an object this caller could see; else no page is well defined.
-    found = conn.execute(sa.select(table.c.id).where(table.c.id == cursor, scope)).first()
+    found = conn.execute(sa.select(key).where(table.c.id == cursor, scope)).first()
     if found is None:
         raise ResourceMissing(object_name, cursor, param=param)
+    return found[0]

@@ -209,7 +209,7 @@ def update(
     if values:
         conn.execute(customers.update().where(customers.c.id == row.id).values(**values))
     after = render(load(conn, ctx.account_id, customer_id))
-    changed = previous_attributes(before, after)
+    changed = events.previous_attributes(before, after)
     if changed:
         now = test_clocks.now_for(conn, ctx, row.test_clock)
         events.emit(conn, ctx, "customer.updated", after, previous_attributes=changed, created=now)
@@ -225,19 +225,3 @@ def delete(
     now = at if at is not None else test_clocks.now_for(conn, ctx, row.test_clock)
     events.emit(conn, ctx, "customer.deleted", render(row), created=now)
     return {"id": row.id, "object": "customer", "deleted": True}
-
-
-def previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Stripe's ``previous_attributes``: the old values of what changed, nested for hashes."""
-    changed: dict[str, Any] = {}
-    for key, old in before.items():
-        new = after.get(key)
-        if old == new:
-            continue
-        if isinstance(old, dict) and isinstance(new, dict):
-            changed[key] = previous_attributes(old, new) | {
-                k: None for k in new.keys() - old.keys()
-            }
-        else:
-            changed[key] = old
-    return changed

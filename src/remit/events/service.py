@@ -84,6 +84,22 @@ def emit(
     return event_id
 
 
+def previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's ``previous_attributes``: the old values of what changed, nested for hashes."""
+    changed: dict[str, Any] = {}
+    for key, old in before.items():
+        new = after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed[key] = previous_attributes(old, new) | {
+                k: None for k in new.keys() - old.keys()
+            }
+        else:
+            changed[key] = old
+    return changed
+
+
 _INSERT_EVENT = events.insert()
 _ENDPOINTS = sa.select(webhook_endpoints.c.id, webhook_endpoints.c.enabled_events).where(
     webhook_endpoints.c.account_id == sa.bindparam("account_id"),

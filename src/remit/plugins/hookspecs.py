@@ -27,7 +27,11 @@ class RemitSpec:
 
     @hookspec
     def remit_object_loaders(self) -> dict[str, Any]:
-        """Id prefix -> ``loader(conn, account_id, object_id) -> dict``, used by ``expand[]``."""
+        """Id prefix -> ``loader(conn, account_id, object_id) -> dict``, used by ``expand[]``.
+
+        A key ``"object.field"`` (``"price.product"``) serves that field whatever its ids
+        look like, for objects whose ids callers may choose.
+        """
         raise NotImplementedError
 
     @hookspec
