@@ -1,3 +1,132 @@
-from remit.store.schema import metadata
+"""Metering's tables: meters, the raw event log and what is derived from it.
 
-__all__ = ["metadata"]
+``meter_events`` is the raw log: append-only, never updated, the source every
+aggregate can be rebuilt from. ``meter_rollups`` are derived (per minute, hour and
+day bucket) by the rollup applier up to ``meter_rollup_watermarks.applied_seq``;
+``meter_event_cancellations`` subtracts events without touching the log.
+"""
+
+import sqlalchemy as sa
+
+from remit.store.schema import account_column, id_column, id_type, metadata, ts_column
+
+# SQLite only makes an INTEGER PRIMARY KEY the rowid (cheap, monotonic); PostgreSQL
+# wants 64 bits for a log that grows without bound.
+SEQ_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+billing_meters = sa.Table(
+    "billing_meters",
+    metadata,
+    id_column(),
+    account_column(),
+    ts_column("created"),
+    ts_column("updated"),
+    sa.Column("display_name", sa.String(250), nullable=False),
+    sa.Column("event_name", sa.String(100), nullable=False),
+    sa.Column("formula", sa.String(40), nullable=False),
+    sa.Column("customer_payload_key", sa.String(100), nullable=False),
+    sa.Column("customer_mapping_type", sa.String(10), nullable=False),
+    sa.Column("value_payload_key", sa.String(100), nullable=False),
+    sa.Column("event_time_window", sa.String(10), nullable=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    ts_column("deactivated_at", nullable=True),
+    sa.Index(None, "account_id", "id"),
+    sa.Index(None, "account_id", "event_name"),
+    # One active meter per event name, enforced by the database so that two
+    # concurrent creates cannot both win.
+    sa.Index(
+        "uq_billing_meters_active_event_name",
+        "account_id",
+        "event_name",
+        unique=True,
+        sqlite_where=sa.text("status = 'active'"),
+        postgresql_where=sa.text("status = 'active'"),
+    ),
+)
+
+# The v2 meter event stream's credential (the session service lives in sessions.py).
+meter_event_sessions = sa.Table(
+    "meter_event_sessions",
+    metadata,
+    id_column(),
+    account_column(),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    ts_column("created"),
+    ts_column("expires_at"),
+)
+
+meter_events = sa.Table(
+    "meter_events",
+    metadata,
+    sa.Column("seq", SEQ_TYPE, primary_key=True, autoincrement=True),
+    account_column(),
+    sa.Column("meter_id", id_type(), nullable=False),
+    sa.Column("customer_id", sa.String(40), nullable=False),
+    sa.Column("event_name", sa.String(100), nullable=False),
+    sa.Column("identifier", sa.String(100), nullable=False),
+    ts_column("timestamp"),
+    # The payload's value as sent (exact decimal text); null for formulas that ignore it.
+    sa.Column("value", sa.String(40), nullable=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    ts_column("created"),
+    sa.Column("source", sa.String(20), nullable=False),
+    # Dedup for the life of the log (stricter than Stripe's rolling window).
+    sa.UniqueConstraint("account_id", "identifier"),
+    sa.Index(None, "account_id", "meter_id", "customer_id", "timestamp"),
+    # The applier's and the summaries' tail: everything past a watermark.
+    sa.Index(None, "account_id", "seq"),
+)
+
+meter_event_errors = sa.Table(
+    "meter_event_errors",
+    metadata,
+    id_column(),
+    account_column(),
+    sa.Column("meter_id", id_type(), nullable=True),
+    sa.Column("event_name", sa.String(100), nullable=False),
+    sa.Column("identifier", sa.String(100), nullable=False),
+    sa.Column("code", sa.String(60), nullable=False),
+    sa.Column("message", sa.String(500), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    ts_column("timestamp", nullable=True),
+    ts_column("created"),
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Index(None, "account_id", "id"),
+    sa.Index(None, "account_id", "meter_id", "id"),
+)
+
+meter_event_cancellations = sa.Table(
+    "meter_event_cancellations",
+    metadata,
+    account_column(),
+    sa.Column("identifier", sa.String(100), nullable=False),
+    sa.Column("meter_id", id_type(), nullable=False),
+    sa.Column("event_name", sa.String(100), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    ts_column("created"),
+    sa.PrimaryKeyConstraint("account_id", "identifier"),
+)
+
+meter_rollups = sa.Table(
+    "meter_rollups",
+    metadata,
+    account_column(),
+    sa.Column("meter_id", id_type(), nullable=False),
+    sa.Column("customer_id", sa.String(40), nullable=False),
+    sa.Column("grain_s", sa.Integer, nullable=False),
+    ts_column("bucket_start"),
+    # The aggregation's state as JSON text (``Aggregation.initial``/``fold``/``merge``).
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("event_count", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("account_id", "meter_id", "customer_id", "grain_s", "bucket_start"),
+)
+
+meter_rollup_watermarks = sa.Table(
+    "meter_rollup_watermarks",
+    metadata,
+    account_column(),
+    # Every raw event with seq <= applied_seq is folded into the rollups, and no other.
+    sa.Column("applied_seq", sa.BigInteger, nullable=False),
+    ts_column("applied_at"),
+    sa.PrimaryKeyConstraint("account_id"),
+)
