@@ -30,7 +30,8 @@ from remit.api.dispatch import Result, error_result, execute, internal_error, wr
 from remit.api.request_log import RequestLogWriter, redact
 from remit.api.routing import Route, Router
 from remit.context import CallContext
-from remit.jobs.worker import Worker
+from remit.jobs.worker import Worker, background_tasks
+from remit.metering import sessions
 from remit.plugins.manager import job_handlers
 from remit.primitives.clock import Clock, WallClock
 from remit.primitives.errors import AuthenticationError, InvalidRequestError, StripeError
@@ -65,7 +66,8 @@ class RemitApp:
             self.loaders.update(group)
         self.log_writer = RequestLogWriter(store)
         self.writer = make_writer(store)
-        self.keys = KeyCache()
+        self.keys: KeyCache[Account] = KeyCache()
+        self.sessions: KeyCache[tuple[Account, int]] = KeyCache()
         self.run_worker = run_worker
         self.worker_lease_s = worker_lease_s
         self._stop = threading.Event()
@@ -76,7 +78,10 @@ class RemitApp:
         self.log_writer.start()
         if self.run_worker and self._worker_thread is None:
             handlers = job_handlers(self.pm)
-            worker = Worker(self.store, handlers, self.clock, lease_s=self.worker_lease_s)
+            worker = Worker(
+                self.store, handlers, self.clock, lease_s=self.worker_lease_s,
+                tasks=background_tasks(self.pm),
+            )  # fmt: skip
             self._stop.clear()
             self._worker_thread = threading.Thread(
                 target=worker.run_forever, args=(self._stop,), name="worker", daemon=True
@@ -123,8 +128,13 @@ class RemitApp:
         params: dict[str, Any] = {}
         ctx: CallContext | None = None
         try:
-            account = await self._authenticate(request)
-            route, path_params = self.router.match(method, path)
+            try:
+                route, path_params = self.router.match(method, path)
+            except InvalidRequestError:
+                # An unknown URL still answers 401 to a caller without a valid key first.
+                await self._authenticate(request, "secret_key")
+                raise
+            account = await self._authenticate(request, route.auth)
             params = await self._params(request, path)
             if method not in idempotency.KEYED_METHODS:
                 idem_key = None
@@ -200,8 +210,10 @@ class RemitApp:
             }
         )
 
-    async def _authenticate(self, request: Request) -> Account:
+    async def _authenticate(self, request: Request, kind: str) -> Account:
         secret_key = _secret_key(request.headers.get("authorization", ""))
+        if kind == "meter_event_session":
+            return await self._authenticate_session(secret_key)
         account = self.keys.get(secret_key)
         if account is None:
             account = await run_in_threadpool(self._lookup_key, secret_key)
@@ -210,6 +222,21 @@ class RemitApp:
                 raise AuthenticationError(f"Invalid API Key provided: {shown}")
             self.keys.put(secret_key, account)
         return account
+
+    async def _authenticate_session(self, token: str) -> Account:
+        found = self.sessions.get(token)
+        if found is None:
+            found = await run_in_threadpool(self._lookup_session, token)
+            if found is None:
+                raise sessions.unknown_token()
+            self.sessions.put(token, found)
+        account, expires_at = found
+        sessions.check_unexpired(expires_at, self.clock.now())
+        return account
+
+    def _lookup_session(self, token: str) -> tuple[Account, int] | None:
+        with self.store.read() as conn:
+            return sessions.find(conn, token)
 
     def _lookup_key(self, secret_key: str) -> Account | None:
         with self.store.read() as conn:
