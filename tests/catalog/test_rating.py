@@ -280,6 +280,7 @@ def test_decimal_text_is_plain_and_canonical(value: str, text: str) -> None:
     ("terms", "params"),
     [
         (PriceTerms("usd", "package"), ["billing_scheme"]),
+        (per_unit("1", currency="usdollar"), ["currency"]),
         (PriceTerms("usd", "per_unit"), ["unit_amount"]),
         (per_unit("-1"), ["unit_amount"]),
         (per_unit("0.0000000000001"), ["unit_amount"]),

@@ -29,6 +29,7 @@ from remit.catalog.domain.terms import (
     check_transform,
     transform,
 )
+from remit.primitives.currency import is_supported
 from remit.primitives.errors import InvalidRequestError
 from remit.primitives.money import MAX_AMOUNT_MINOR, RoundingMode, to_minor_units
 
@@ -134,7 +135,11 @@ def check_terms(terms: PriceTerms, models: Mapping[str, PricingModel]) -> list[F
                 f"model (registered: {known}).",
             )
         ]
-    return check_transform(terms.transform_quantity) + model.check(terms)
+    findings: list[Finding] = []
+    if not is_supported(terms.currency):
+        shown = str(terms.currency)[:16]
+        findings.append(Finding("currency", f"Invalid currency: {shown!r} is not supported."))
+    return findings + check_transform(terms.transform_quantity) + model.check(terms)
 
 
 def rate(
@@ -189,5 +194,4 @@ def decimal_text(value: Decimal) -> str:
     """Plain, canonical text of a Decimal: no exponent, no trailing fractional zeros."""
     if value.is_zero():
         return "0"
-    text = format(EXACT.normalize(value), "f")
-    return text
+    return format(EXACT.normalize(value), "f")
