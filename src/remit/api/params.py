@@ -134,15 +134,16 @@ class Bool(Field):
 
 
 @dataclass(frozen=True)
-class IntOrInf(Int):
+class IntOrInf(Field):
     """An integer, or the literal ``"inf"`` (Stripe's unbounded tier), returned as None."""
 
     def coerce(self, value: Any, path: Path) -> int | None:
         if value == "inf":
             return None
-        if _to_int(value) is None:
+        number = _to_int(value)
+        if number is None:
             raise _invalid(path, f'Invalid integer or "inf": {_shown(value)}', _INTEGER)
-        return super().coerce(value, path)
+        return number
 
 
 @dataclass(frozen=True)
@@ -191,9 +192,9 @@ FREE_FORM_KEY_MAX_LENGTH, FREE_FORM_VALUE_MAX_LENGTH = 100, 500
 class FreeForm(Field):
     """A hash whose shape belongs to someone else (a plugin's config), bounded in size.
 
-    Returns plain JSON values: hashes, lists (indexed keys read as a list), strings,
-    integers and booleans; a JSON number with a fraction becomes its exact decimal string.
-    Whoever owns the shape validates it further.
+    Returns JSON values: hashes, lists (``IndexedList`` when sent with indexed keys, as the
+    form decoder gives them), strings, integers and booleans; a JSON number with a fraction
+    becomes its exact decimal string. Whoever owns the shape validates it further.
     """
 
     def coerce(self, value: Any, path: Path) -> dict[str, Any]:
@@ -205,8 +206,12 @@ class FreeForm(Field):
 def _free_form(value: Any, path: Path, leaves: list[int]) -> Any:
     if len(path) > FREE_FORM_MAX_DEPTH + 1:
         raise _invalid(path, f"Invalid {param_path(path[:1])}: nested too deeply")
+    if isinstance(value, IndexedList):
+        # Keep the keys as sent: only the shape's owner knows whether "0" was an index.
+        pairs = zip(value.source_keys, value, strict=True)
+        return IndexedList({key: _free_form(item, (*path, key), leaves) for key, item in pairs})
     if isinstance(value, list):
-        return [_free_form(item, (*path, index), leaves) for index, item in as_list(value) or []]
+        return [_free_form(item, (*path, index), leaves) for index, item in enumerate(value)]
     if isinstance(value, dict):
         for key in value:
             if len(key) > FREE_FORM_KEY_MAX_LENGTH:
@@ -307,9 +312,12 @@ class Obj(Field):
 
     fields: Mapping[str, Field]
     required: Collection[str] = ()
+    # Groups of keys of which at most one may be sent (Stripe's ``parameters_exclusive``).
+    exclusive: Collection[Collection[str]] = ()
 
     def __post_init__(self) -> None:
         assert set(self.required) <= set(self.fields), "every required key must be a field"
+        assert all(set(group) <= set(self.fields) for group in self.exclusive)
 
     def coerce(self, value: Any, path: Path) -> dict[str, Any]:
         given = _expect_hash(value, path)
@@ -324,9 +332,40 @@ class Obj(Field):
         for key in self.fields:
             if key in self.required and key not in given:
                 raise errors.missing_parameter(param_path((*path, key)))
+        for group in self.exclusive:
+            sent = [param_path((*path, key)) for key in group if key in given]
+            if len(sent) > 1:
+                raise InvalidRequestError(
+                    f"You may only specify one of these parameters: {', '.join(sent)}.",
+                    code="parameters_exclusive",
+                    param=sent[-1],
+                )
 
     def parse_values(self, given: Mapping[str, Any], path: Path) -> dict[str, Any]:
         return {key: self.fields[key].parse(item, (*path, key)) for key, item in given.items()}
+
+
+@dataclass(frozen=True)
+class HashOf(Field):
+    """A hash with caller-chosen keys (``currency_options[eur][...]``): each key is parsed by
+    ``key`` (which may normalize it) and each value by ``value``."""
+
+    key: Field
+    value: Field
+    max_items: int = 100
+
+    def coerce(self, value: Any, path: Path) -> dict[Any, Any]:
+        given = _expect_hash(value, path)
+        if len(given) > self.max_items:
+            message = f"Invalid hash: {param_path(path)} can have at most {self.max_items} keys"
+            raise _invalid(path, message)
+        result: dict[Any, Any] = {}
+        for key, item in given.items():
+            parsed = self.key.parse(key, (*path, key))
+            if parsed in result:
+                raise _invalid((*path, key), f"Duplicate key: {_shown(key)}")
+            result[parsed] = self.value.parse(item, (*path, key))
+        return result
 
 
 @dataclass(frozen=True)
@@ -391,20 +430,11 @@ class Schema:
     def __init__(
         self, fields: Mapping[str, Field], required: Iterable[str] = (), exclusive: Groups = ()
     ) -> None:
-        self.root = Obj(MappingProxyType(dict(fields)), tuple(required))
-        self.exclusive = tuple(tuple(group) for group in exclusive)
-        assert all(set(group) <= set(fields) for group in self.exclusive)
+        groups = tuple(tuple(group) for group in exclusive)
+        self.root = Obj(MappingProxyType(dict(fields)), tuple(required), groups)
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         self.root.check_keys(params, ())
-        for group in self.exclusive:
-            sent = [key for key in group if key in params]
-            if len(sent) > 1:
-                raise InvalidRequestError(
-                    f"You may only specify one of these parameters: {', '.join(sent)}.",
-                    code="parameters_exclusive",
-                    param=sent[-1],
-                )
         return self.root.parse_values(params, ())
 
 
