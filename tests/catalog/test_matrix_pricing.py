@@ -59,8 +59,10 @@ def matrix_terms(config: dict[str, Any] = CONFIG, **extra: Any) -> PriceTerms:
 
 def test_matrix_model_loads_only_through_the_allow_list() -> None:
     allowed = pricing_models(make_manager(frozenset({"matrix_pricing"})))
+    assert sorted(allowed) == ["matrix", "per_unit", "tiered"]
     assert isinstance(allowed["matrix"], MatrixModel)
-    assert "matrix" not in pricing_models(make_manager())
+    # The built-ins come through the same hook, from the catalog's own plugin.
+    assert sorted(pricing_models(make_manager())) == ["per_unit", "tiered"]
     assert "matrix" not in pricing_models(None)
 
 
@@ -271,6 +273,6 @@ def test_matrix_goes_through_transform_and_rounds_once() -> None:
 
 
 def test_rating_with_models_from_the_allowed_manager() -> None:
-    models = {**pricing_models(None), **pricing_models(make_manager(frozenset({"matrix_pricing"})))}
+    models = pricing_models(make_manager(frozenset({"matrix_pricing"})))
     rating = rate(matrix_terms(), D(4), HALF_UP, models, {"region": "eu", "instance": "gpu"})
     assert rating.amount_minor == 1000
