@@ -6,7 +6,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from remit.jobs import queue
 from remit.jobs.queue import Job
@@ -14,14 +15,25 @@ from remit.primitives.clock import Clock
 from remit.primitives.ids import new_id
 from remit.store.engine import Store
 
+if TYPE_CHECKING:
+    import pluggy
+
 log = logging.getLogger("remit.worker")
 
 # A handler does its own transactions (it may call the network in between) and
 # settles the job through ``queue.complete`` / ``reschedule`` / ``bury``.
 Handler = Callable[[Store, Job, Clock], None]
+# A background task does one bounded round of recurring work (the rollup applier) in
+# its own transactions and returns how much it did; 0 means nothing is pending.
+Task = Callable[[Store, Clock], int]
 
 DEFAULT_LEASE_S = 60
 MAX_GENERIC_ATTEMPTS = 20
+
+
+def background_tasks(pm: pluggy.PluginManager) -> list[Task]:
+    """Every plugin's background tasks (``remit_background_tasks``)."""
+    return [task for group in pm.hook.remit_background_tasks(pm=pm) for task in group]
 
 
 def worker_name() -> str:
@@ -38,6 +50,7 @@ class Worker:
         owner: str | None = None,
         lease_s: int = DEFAULT_LEASE_S,
         batch: int = 10,
+        tasks: Sequence[Task] = (),
     ) -> None:
         self.store = store
         self.handlers = dict(handlers)
@@ -45,16 +58,28 @@ class Worker:
         self.owner = owner or worker_name()
         self.lease_s = lease_s
         self.batch = batch
+        self.tasks = tuple(tasks)
 
     def run_once(self) -> int:
-        """Claim one batch and run it; returns how many jobs were attempted."""
+        """Claim one batch and run it, then one round of each background task; returns
+        how many jobs were attempted plus how much the tasks did."""
         claimed = queue.claim(self.store, self.owner, self.clock.now(), self.lease_s, self.batch)
         for job in claimed:
             self._run(job)
-        return len(claimed)
+        return len(claimed) + self._run_tasks()
+
+    def _run_tasks(self) -> int:
+        done = 0
+        for task in self.tasks:
+            try:
+                done += task(self.store, self.clock)
+            except Exception:  # one failing task must not starve the jobs or the others
+                log.exception("background task %r failed", task)
+        return done
 
     def drain(self, max_rounds: int = 1000) -> int:
-        """Run until nothing is due (bounded); for tests, the demo and the CLI."""
+        """Run until no job is due and every task is idle (bounded); for tests, the demo
+        and the CLI."""
         total = 0
         for _ in range(max_rounds):
             ran = self.run_once()

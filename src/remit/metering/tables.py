@@ -66,7 +66,7 @@ meter_events = sa.Table(
     sa.Column("identifier", sa.String(100), nullable=False),
     ts_column("timestamp"),
     # The payload's value as sent (exact decimal text); null for formulas that ignore it.
-    sa.Column("value", sa.String(40), nullable=True),
+    sa.Column("value", sa.String(100), nullable=True),
     sa.Column("payload", sa.JSON, nullable=False),
     ts_column("created"),
     sa.Column("source", sa.String(20), nullable=False),

@@ -84,3 +84,14 @@ class RemitSpec:
         ``sum``, ``count`` and ``last`` are registered by metering through this hook.
         """
         raise NotImplementedError
+
+    @hookspec
+    def remit_background_tasks(self, pm: pluggy.PluginManager) -> list[Any]:
+        """Recurring work the worker runs every loop: ``task(store, clock) -> int``.
+
+        A task does one bounded round in its own transactions and returns how much it
+        did (0: nothing pending); ``Worker.drain`` repeats until every task returns 0.
+        Tasks must be safe when several workers run them at once. Metering's rollup
+        applier is one.
+        """
+        raise NotImplementedError

@@ -77,7 +77,7 @@ def upgrade() -> None:
         sa.Column("event_name", sa.String(length=100), nullable=False),
         sa.Column("identifier", sa.String(length=100), nullable=False),
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
-        sa.Column("value", sa.String(length=40), nullable=True),
+        sa.Column("value", sa.String(length=100), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),

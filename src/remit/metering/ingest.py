@@ -1,0 +1,272 @@
+"""The one ingestion path for meter events: v1 API, v2 stream and bulk import.
+
+``ingest`` takes a batch of events already checked for shape by its caller and, in
+the caller's transaction:
+
+1. takes the account's metering lock (PostgreSQL; see ``sql.lock_account``) so raw
+   events get their seqs in commit order;
+2. looks up the meters the batch names (one query) and the customers its payloads
+   name, with their test clocks (one query);
+3. attributes each event (``domain.attribution``): a meter, a customer, a timestamp
+   inside [now - 35 days, now + 5 minutes] of the customer's clock, a valid value;
+4. appends the attributed events to the raw log in one multi-row INSERT ... ON
+   CONFLICT DO NOTHING RETURNING, which tells the new ones from duplicates; within
+   the batch the first occurrence of an identifier wins;
+5. records every refused event and emits the error reports (``error_reports``).
+
+Cost is a constant number of statements per batch, whatever its size. Bad events
+never block good ones; nothing is dropped: each input gets an outcome (accepted,
+duplicate, or error with Stripe's code). Callers check shapes first: ``event_name``
+and ``identifier`` of 1 to 100 characters, a payload of strings.
+
+Identifiers dedup for the life of the log, stricter than Stripe's rolling 24 hours:
+usage is never counted twice however late a retry comes. An event recorded as an
+error does not claim its identifier, so a corrected retry can still be accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+
+from remit.billing.tables import customers, test_clocks
+from remit.context import CallContext
+from remit.metering import error_reports, formulas, sql
+from remit.metering.domain.attribution import (
+    Attributed,
+    CustomerTime,
+    MeterRule,
+    Problem,
+    Rejected,
+    classify,
+    customer_key_of,
+)
+from remit.metering.domain.buckets import DAY_S, HOUR_S
+from remit.metering.tables import billing_meters, meter_events
+from remit.primitives.ids import new_id, register_prefix
+
+MAX_BATCH_EVENTS = 10_000
+MAX_NAME_CHARS = 100  # event_name and identifier, as on Stripe
+IDENTIFIER_PREFIX = "mevt"
+register_prefix(IDENTIFIER_PREFIX)
+WINDOW_S = {"hour": HOUR_S, "day": DAY_S}
+Status = Literal["accepted", "duplicate", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """One event as a caller received it. ``identifier`` None: one is generated.
+    ``timestamp_s`` None: now on the customer's clock. ``problem``: a structural error
+    the caller already found (an unparseable v2 timestamp...): the event is recorded
+    as an error with it rather than dropped."""
+
+    event_name: str
+    payload: Mapping[str, str]
+    identifier: str | None = None
+    timestamp_s: int | None = None
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventOutcome:
+    index: int
+    status: Status
+    identifier: str
+    meter_id: str | None = None
+    timestamp_s: int | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    events: tuple[EventOutcome, ...]
+
+    def with_status(self, status: Status) -> tuple[EventOutcome, ...]:
+        return tuple(e for e in self.events if e.status == status)
+
+    @property
+    def accepted(self) -> tuple[EventOutcome, ...]:
+        return self.with_status("accepted")
+
+    @property
+    def duplicates(self) -> tuple[EventOutcome, ...]:
+        return self.with_status("duplicate")
+
+    @property
+    def errors(self) -> tuple[EventOutcome, ...]:
+        return self.with_status("error")
+
+
+def new_identifier() -> str:
+    return new_id(IDENTIFIER_PREFIX)
+
+
+def ingest(
+    conn: sa.Connection, ctx: CallContext, events: Sequence[EventInput], *, source: str
+) -> IngestOutcome:
+    assert len(events) <= MAX_BATCH_EVENTS, "split larger batches"
+    for event in events:
+        assert 0 < len(event.event_name) <= MAX_NAME_CHARS, "callers check event_name"
+        assert event.identifier is None or 0 < len(event.identifier) <= MAX_NAME_CHARS
+    if not events:
+        return IngestOutcome(())
+    sql.lock_account(conn, ctx.account_id)
+    identifiers = [e.identifier or new_identifier() for e in events]
+    rules = meter_rules(conn, ctx, {e.event_name for e in events})
+    named = {customer_key_of(e.payload, rules.get(e.event_name)) for e in events}
+    times = customer_times(conn, ctx, {c for c in named if c is not None})
+    verdicts = [
+        Rejected(rules[e.event_name].meter_id if e.event_name in rules else None, e.problem)
+        if e.problem is not None
+        else classify(
+            e.event_name, e.payload, e.timestamp_s, rules.get(e.event_name), times, ctx.now
+        )
+        for e in events
+    ]
+    inserted = _append(conn, ctx, events, identifiers, verdicts, source)
+    outcomes, refused = _outcomes(events, identifiers, verdicts, inserted)
+    error_reports.record(conn, ctx, refused, source)
+    return IngestOutcome(tuple(outcomes))
+
+
+def meter_rules(
+    conn: sa.Connection, ctx: CallContext, names: Iterable[str]
+) -> dict[str, MeterRule]:
+    """Event name -> its active meter, else its most recently deactivated one."""
+    m = billing_meters.c
+    rows = conn.execute(
+        sa.select(
+            m.id,
+            m.event_name,
+            m.status,
+            m.formula,
+            m.customer_payload_key,
+            m.value_payload_key,
+            m.event_time_window,
+        )  # fmt: skip
+        .where(m.account_id == ctx.account_id, m.event_name.in_(list(names)))
+        .order_by(m.event_name, (m.status == "active").desc(), m.deactivated_at.desc(), m.id)
+    ).all()
+    known = formulas.available(ctx.pm)
+    rules: dict[str, MeterRule] = {}
+    for row in rows:
+        if row.event_name in rules:
+            continue
+        aggregation = known.get(row.formula)
+        rules[row.event_name] = MeterRule(
+            meter_id=row.id,
+            active=row.status == "active",
+            customer_key=row.customer_payload_key,
+            value_key=row.value_payload_key,
+            value_kind=None if aggregation is None else aggregation.value_kind,
+            event_time_window_s=WINDOW_S.get(row.event_time_window or ""),
+        )
+    return rules
+
+
+def customer_times(
+    conn: sa.Connection, ctx: CallContext, customer_ids: set[str]
+) -> dict[str, CustomerTime]:
+    """The named customers of this account with their clocks' readings."""
+    if not customer_ids:
+        return {}
+    c, k = customers.c, test_clocks.c
+    rows = conn.execute(
+        sa.select(c.id, c.deleted, k.frozen_time)
+        .select_from(customers.outerjoin(test_clocks, k.id == c.test_clock))
+        .where(c.account_id == ctx.account_id, c.id.in_(list(customer_ids)))
+    )
+    return {
+        row.id: CustomerTime(
+            live=not row.deleted,
+            now_s=ctx.now if row.frozen_time is None else int(row.frozen_time),
+        )
+        for row in rows
+    }
+
+
+def _append(
+    conn: sa.Connection,
+    ctx: CallContext,
+    events: Sequence[EventInput],
+    identifiers: Sequence[str],
+    verdicts: Sequence[Attributed | Rejected],
+    source: str,
+) -> set[str]:
+    """Insert the attributed events; returns the identifiers that were new."""
+    rows, seen = [], set()
+    for event, identifier, verdict in zip(events, identifiers, verdicts, strict=True):
+        if not isinstance(verdict, Attributed) or identifier in seen:
+            continue
+        seen.add(identifier)
+        rows.append(
+            {
+                "account_id": ctx.account_id,
+                "meter_id": verdict.meter_id,
+                "customer_id": verdict.customer_id,
+                "event_name": event.event_name,
+                "identifier": identifier,
+                "timestamp": verdict.timestamp_s,
+                "value": verdict.value_text,
+                "payload": dict(event.payload),
+                "created": ctx.now,
+                "source": source,
+            }
+        )
+    if not rows:
+        return set()
+    statement = sql.upsert(conn, meter_events).on_conflict_do_nothing(
+        index_elements=["account_id", "identifier"]
+    )
+    result = conn.execute(statement.returning(meter_events.c.identifier), rows)
+    return set(result.scalars())
+
+
+def _outcomes(
+    events: Sequence[EventInput],
+    identifiers: Sequence[str],
+    verdicts: Sequence[Attributed | Rejected],
+    inserted: set[str],
+) -> tuple[list[EventOutcome], list[error_reports.Refused]]:
+    outcomes: list[EventOutcome] = []
+    refused: list[error_reports.Refused] = []
+    claimed: set[str] = set()
+    for index, (event, identifier, verdict) in enumerate(
+        zip(events, identifiers, verdicts, strict=True)
+    ):
+        if isinstance(verdict, Rejected):
+            problem = verdict.problem
+            outcomes.append(
+                EventOutcome(
+                    index,
+                    "error",
+                    identifier,
+                    verdict.meter_id,
+                    event.timestamp_s,
+                    problem.code,
+                    problem.message,
+                )  # fmt: skip
+            )
+            refused.append(
+                error_reports.Refused(
+                    verdict.meter_id,
+                    event.event_name,
+                    identifier,
+                    problem.code,
+                    problem.message,
+                    dict(event.payload),
+                    event.timestamp_s,
+                )  # fmt: skip
+            )
+            continue
+        first = identifier in inserted and identifier not in claimed
+        claimed.add(identifier)
+        status: Status = "accepted" if first else "duplicate"
+        outcomes.append(
+            EventOutcome(index, status, identifier, verdict.meter_id, verdict.timestamp_s)
+        )
+    return outcomes, refused
