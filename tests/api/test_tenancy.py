@@ -17,6 +17,11 @@ ALL_ROUTES = sorted(
 )
 # Which of the owner's objects a path's {id} names, and the body a create or update needs.
 OWNED = {
+    "/v1/billing/meters/{id}": "meter",
+    "/v1/billing/meters/{id}/deactivate": "meter",
+    "/v1/billing/meters/{id}/error_report": "meter",
+    "/v1/billing/meters/{id}/event_summaries": "meter",
+    "/v1/billing/meters/{id}/reactivate": "meter",
     "/v1/customers/{id}": "customer",
     "/v1/events/{id}": "event",
     "/v1/test_helpers/test_clocks/{id}": "clock",
@@ -24,6 +29,24 @@ OWNED = {
     "/v1/webhook_endpoints/{id}": "endpoint",
 }
 BODIES = {
+    ("POST", "/v1/billing/meters"): lambda ids: {
+        "display_name": "Mine",
+        "event_name": "api_calls",
+        "default_aggregation[formula]": "sum",
+    },
+    ("POST", "/v1/billing/meters/{id}"): lambda ids: {"display_name": "stolen"},
+    ("POST", "/v1/billing/meters/{id}/deactivate"): lambda ids: {},
+    ("POST", "/v1/billing/meters/{id}/reactivate"): lambda ids: {},
+    # The intruder names the owner's customer: recorded as the intruder's own error.
+    ("POST", "/v1/billing/meter_events"): lambda ids: {
+        "event_name": "api_calls",
+        "payload[stripe_customer_id]": ids["customer"],
+        "payload[value]": "1",
+    },
+    ("POST", "/v1/billing/meter_event_adjustments"): lambda ids: {
+        "event_name": "api_calls",
+        "cancel[identifier]": ids["meter_event"],
+    },
     ("POST", "/v1/customers"): lambda ids: {"test_clock": ids["clock"]},
     ("POST", "/v1/customers/{id}"): lambda ids: {"name": "stolen"},
     ("POST", "/v1/test_helpers/test_clocks/{id}/advance"): lambda ids: {
@@ -35,6 +58,13 @@ BODIES = {
         "url": "http://127.0.0.1:9/i",
         "enabled_events[]": "*",
     },
+}
+
+
+# Routes without {id} whose body names one of the owner's objects: also 404.
+NAMES_OWNER_OBJECTS = {
+    ("POST", "/v1/customers"),
+    ("POST", "/v1/billing/meter_event_adjustments"),
 }
 
 
@@ -58,12 +88,31 @@ def owner_objects(api) -> dict[str, str]:
     endpoint = api.post(
         "/v1/webhook_endpoints", data={"url": "http://127.0.0.1:9/h", "enabled_events[]": "*"}
     ).json()
+    meter = api.post(
+        "/v1/billing/meters",
+        data={
+            "display_name": "Calls",
+            "event_name": "api_calls",
+            "default_aggregation[formula]": "sum",
+        },
+    ).json()
+    api.post(
+        "/v1/billing/meter_events",
+        data={
+            "event_name": "api_calls",
+            "identifier": "owner-event",
+            "payload[stripe_customer_id]": customer["id"],
+            "payload[value]": "1",
+        },
+    )
     event = api.get("/v1/events", params={"limit": 1}).json()["data"][0]
     return {
         "customer": customer["id"],
         "clock": clock["id"],
         "endpoint": endpoint["id"],
         "event": event["id"],
+        "meter": meter["id"],
+        "meter_event": "owner-event",
     }
 
 
@@ -77,7 +126,7 @@ def test_another_account_cannot_reach_these_objects(method, path, server, store,
     headers = {"Authorization": f"Bearer {intruder.secret_key}"}
     with httpx.Client(base_url=server.url, headers=headers) as client:
         response = client.request(method, url, data=body if method == "POST" else None)
-    if "{id}" in path or (method, path) == ("POST", "/v1/customers"):
+    if "{id}" in path or (method, path) in NAMES_OWNER_OBJECTS:
         assert response.status_code == 404, response.text
         assert response.json()["error"]["code"] == "resource_missing"
     elif method == "GET" and "/ledger/reports/" in path:

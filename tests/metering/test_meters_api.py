@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from metering_support import make_meter
-from api.test_contract import assert_matches
 
+from api.test_contract import assert_matches
 from remit.events.tables import events
 
 
