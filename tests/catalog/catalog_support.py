@@ -1,0 +1,64 @@
+"""Helpers for the catalog API tests: calls that must succeed, errors that must write nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from remit.catalog.tables import prices, products
+from remit.events.tables import events
+
+WATCHED = (products, prices, events)
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def snapshot(store) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
+    with store.read() as conn:
+        return {
+            table.name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
+            for table in WATCHED
+        }
+
+
+@contextmanager
+def unchanged(store) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The block's requests are refused and leave products, prices and events as they were."""
+    before = snapshot(store)
+    yield
+    assert snapshot(store) == before, "a refused request wrote something"
+
+
+def refused(
+    response: httpx.Response, param: str | None, code: str = "parameter_invalid", status: int = 400
+) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error", error
+    assert error.get("param") == param, error
+    assert error.get("code") == code, error
+    return error
+
+
+def new_product(api: httpx.Client, **params: str) -> Any:
+    return ok(api.post("/v1/products", data={"name": "Widget", **params}))
+
+
+def new_price(api: httpx.Client, product: str | None = None, **params: str) -> Any:
+    if product is None and not any(key.startswith("product_data") for key in params):
+        product = new_product(api)["id"]
+    data = {"currency": "usd", **params}
+    if product is not None:
+        data["product"] = product
+    return ok(api.post("/v1/prices", data=data))
+
+
+def events_of(api: httpx.Client, event_type: str) -> list[dict[str, Any]]:
+    return ok(api.get("/v1/events", params={"type": event_type, "limit": 100}))["data"]
