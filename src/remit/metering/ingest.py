@@ -110,7 +110,9 @@ def ingest(
 ) -> IngestOutcome:
     assert len(events) <= MAX_BATCH_EVENTS, "split larger batches"
     for event in events:
-        assert 0 < len(event.event_name) <= MAX_NAME_CHARS, "callers check event_name"
+        # An event already found broken may lack a name; it is only recorded as an error.
+        assert len(event.event_name) <= MAX_NAME_CHARS, "callers check event_name"
+        assert event.problem is not None or event.event_name, "callers check event_name"
         assert event.identifier is None or 0 < len(event.identifier) <= MAX_NAME_CHARS
     if not events:
         return IngestOutcome(())

@@ -34,21 +34,24 @@ def iso(timestamp_s: int) -> str:
 
 def create(conn: sa.Connection, ctx: CallContext) -> dict[str, Any]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = {
-        "id": new_id("mes"),
-        "account_id": ctx.account_id,
-        "token_hash": hash_key(token),
-        "created": ctx.now,
-        "expires_at": ctx.now + SESSION_TTL_S,
-    }
-    conn.execute(meter_event_sessions.insert(), row)
-    ctx.touch(row["id"])
+    session_id, expires_at = new_id("mes"), ctx.now + SESSION_TTL_S
+    conn.execute(
+        meter_event_sessions.insert(),
+        {
+            "id": session_id,
+            "account_id": ctx.account_id,
+            "token_hash": hash_key(token),
+            "created": ctx.now,
+            "expires_at": expires_at,
+        },
+    )
+    ctx.touch(session_id)
     return {
-        "id": row["id"],
+        "id": session_id,
         "object": "v2.billing.meter_event_session",
         "authentication_token": token,
-        "created": iso(row["created"]),
-        "expires_at": iso(row["expires_at"]),
+        "created": iso(ctx.now),
+        "expires_at": iso(expires_at),
         "livemode": False,
     }
 
