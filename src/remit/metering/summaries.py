@@ -135,8 +135,8 @@ def _statement(
     tail = sa.select(
         sa.literal_column("1").label("tail"),
         e.timestamp.label("at"),
-        sa.type_coerce(sa.null(), sa.Text).label("state"),
-        sa.type_coerce(sa.null(), sa.BigInteger).label("event_count"),
+        sa.cast(sa.null(), sa.Text).label("state"),
+        sa.cast(sa.null(), sa.BigInteger).label("event_count"),
         e.seq,
         e.value,
         e.payload,
@@ -156,9 +156,9 @@ def _statement(
         r.bucket_start.label("at"),
         r.state,
         r.event_count,
-        sa.type_coerce(sa.null(), sa.BigInteger).label("seq"),
-        sa.type_coerce(sa.null(), sa.String).label("value"),
-        sa.type_coerce(sa.null(), sa.JSON).label("payload"),
+        sa.cast(sa.null(), sa.BigInteger).label("seq"),
+        sa.cast(sa.null(), sa.String).label("value"),
+        sa.cast(sa.null(), sa.JSON).label("payload"),
     ).where(
         r.account_id == account_id,
         r.meter_id == meter_id,
