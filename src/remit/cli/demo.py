@@ -3,7 +3,9 @@
 It creates an account, starts the API server (with its in-process worker) on
 loopback, subscribes a local receiver to webhooks, and runs a day of customer
 work: sign-ups, profile changes, a churned customer, a test clock, a retried
-request and a few mistakes. It then prints what the platform recorded.
+request and a few mistakes; then a metered catalog and a day of usage on the v2
+meter event stream (``demo_usage``) and the ledger (``demo_ledger``). It then
+prints what the platform recorded.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rich.table import Table
 from remit.accounts.service import create_account
 from remit.api import request_log
 from remit.cli.demo_ledger import Subscriber, run_ledger_chapter
+from remit.cli.demo_usage import run_usage_chapter
 from remit.context import CallContext
 from remit.primitives.clock import WallClock
 from remit.runtime import build_app, migrate_store
@@ -161,6 +164,7 @@ def run_demo(port: int = 0) -> int:
     with ServerThread(app, port or None) as server:
         client = stripe.StripeClient(made.secret_key, base_addresses={"api": server.url})
         facts, subscribers = _business_day(client, receiver)
+        facts.update(run_usage_chapter(client, server.url, subscribers))
         events_total = _wait_for_deliveries(client, receiver)
     ctx = CallContext(account=made.account, now=WallClock().now())
     facts.update(run_ledger_chapter(app.store, ctx, app.pm, subscribers))
