@@ -53,8 +53,8 @@ def _catalog(client: stripe.StripeClient) -> tuple[stripe.billing.Meter, stripe.
             "tiers_mode": "graduated",
             "tiers": [
                 {"up_to": 100, "unit_amount": 0, "flat_amount": 900},
-                {"up_to": 1000, "unit_amount_decimal": "1.5"},
-                {"up_to": "inf", "unit_amount_decimal": "0.75"},
+                {"up_to": 1000, "unit_amount_decimal": Decimal("1.5")},
+                {"up_to": "inf", "unit_amount_decimal": Decimal("0.75")},
             ],
             "recurring": {"interval": "month", "usage_type": "metered", "meter": meter.id},
         }
@@ -72,7 +72,7 @@ def _catalog(client: stripe.StripeClient) -> tuple[stripe.billing.Meter, stripe.
     return meter, price
 
 
-def _events(customer_ids: list[str], start: int) -> list[dict[str, Any]]:
+def _events(customer_ids: list[str], start: int) -> list[Any]:
     draw = random.Random(4)  # the same day of usage on every run
     return [
         {
@@ -98,12 +98,12 @@ def run_usage_chapter(
     start = (now - 20 * HOUR_S) // HOUR_S * HOUR_S
     events = _events(customer_ids, start)
     session = client.v2.billing.meter_event_session.create()
-    addresses = {"api": server_url, "meter_events": server_url}
+    addresses: Any = {"api": server_url, "meter_events": server_url}
     stream = stripe.StripeClient(session.authentication_token, base_addresses=addresses)
     for first in range(0, len(events), BATCH):
         stream.v2.billing.meter_event_stream.create({"events": events[first : first + BATCH]})
     stream.v2.billing.meter_event_stream.create({"events": events[:BATCH]})  # a lost answer
-    stranger = {**events[0], "identifier": "demo-stranger"}
+    stranger: Any = {**events[0], "identifier": "demo-stranger"}
     stranger["payload"] = {"stripe_customer_id": "cus_unknown", "value": "3"}
     stream.v2.billing.meter_event_stream.create({"events": [stranger]})
     client.v1.billing.meter_event_adjustments.create(
@@ -129,7 +129,7 @@ def run_usage_chapter(
     return facts
 
 
-def _hand_totals(events: list[dict[str, Any]], canceled: str) -> dict[str, int]:
+def _hand_totals(events: list[Any], canceled: str) -> dict[str, int]:
     totals: dict[str, int] = {}
     for event in events:
         if event["identifier"] != canceled:
