@@ -364,3 +364,21 @@ def test_events_carry_the_fixture_shape(api):
     for event_type in ("product.created", "product.updated", "product.deleted"):
         (event,) = events_of(api, event_type)
         assert_event_matches(event)
+
+
+def test_concurrent_creates_of_one_custom_id_make_one_product(server, account):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    headers = {"Authorization": f"Bearer {account.secret_key}"}
+
+    def attempt(n: int) -> httpx.Response:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+            return client.post("/v1/products", data={"name": f"P{n}", "id": "only-one"})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(attempt, range(8)))
+    assert sorted(r.status_code for r in responses) == [200] + [400] * 7
+    codes = {r.json()["error"]["code"] for r in responses if r.status_code == 400}
+    assert codes == {"resource_already_exists"}

@@ -14,8 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from remit.catalog import prices_build, products
-from remit.catalog.domain.terms import PriceTerms, Tier, TransformQuantity
+from remit.catalog import prices_build, prices_terms, products
 from remit.catalog.models import pricing_models
 from remit.catalog.tables import prices
 from remit.context import CallContext
@@ -26,6 +25,8 @@ from remit.primitives.errors import InvalidRequestError, ResourceMissing, invali
 event_types.register("price.created", "price.updated")
 
 build = prices_build.build
+terms = prices_terms.terms
+CurrencyNotOffered = prices_terms.CurrencyNotOffered
 # Fields Stripe renders only when asked for with expand[] ("includable").
 INCLUDABLE = frozenset({"tiers", "currency_options"})
 _LOCKED_TAX_BEHAVIORS = frozenset({"inclusive", "exclusive"})
@@ -61,15 +62,6 @@ def _option(stored: Mapping[str, Any]) -> dict[str, Any]:
         "tiers": _tiers(stored["tiers"]),
         "unit_amount": _amount(stored["unit_amount_decimal"]),
         "unit_amount_decimal": stored["unit_amount_decimal"],
-    }
-
-
-def _own_option(row: Any) -> dict[str, Any]:
-    return {
-        "unit_amount_decimal": row.unit_amount_decimal,
-        "tiers": row.tiers,
-        "custom_unit_amount": row.custom_unit_amount,
-        "tax_behavior": row.tax_behavior,
     }
 
 
@@ -111,7 +103,7 @@ def render(row: Any, include: Collection[str] = ()) -> dict[str, Any]:
         obj["tiers"] = _tiers(row.tiers)
     if "currency_options" in include:
         # Stripe lists the price's own currency among its options too.
-        options = {row.currency: _own_option(row), **row.currency_options}
+        options = {row.currency: prices_terms.own_option(row), **row.currency_options}
         obj["currency_options"] = {code: _option(options[code]) for code in sorted(options)}
     return obj
 
@@ -163,11 +155,24 @@ def insert(
     """Write a row made by :func:`build`, taking its lookup key, and say so in an event."""
     if row["lookup_key"] is not None:
         _claim_lookup_key(conn, ctx, row["lookup_key"], row["id"], transfer_lookup_key)
-    conn.execute(prices.insert(), row)
+    _write(conn, prices.insert(), row)
     ctx.touch(row["id"])
     obj = render(SimpleNamespace(**row))
     events.emit(conn, ctx, "price.created", obj)
     return render(SimpleNamespace(**row), include) if include else obj
+
+
+def _write(conn: sa.Connection, statement: sa.Executable, row: Any = None) -> None:
+    """Run a write that may take a lookup key; losing a race for it is the caller's error."""
+    try:
+        conn.execute(statement, row)
+    except sa.exc.IntegrityError as exc:
+        # Another transaction took the key between our check and this write.
+        if "lookup_key" not in str(exc.orig):
+            raise
+        raise invalid_parameter(
+            "lookup_key", "A price already uses that lookup key; retry to see which."
+        ) from exc
 
 
 _HOLDER = sa.select(prices).where(
@@ -232,7 +237,7 @@ def update(
     if values.get("lookup_key") and values["lookup_key"] != row.lookup_key:
         transfer = params.get("transfer_lookup_key", False)
         _claim_lookup_key(conn, ctx, values["lookup_key"], row.id, transfer)
-    conn.execute(prices.update().where(prices.c.id == row.id).values(**values))
+    _write(conn, prices.update().where(prices.c.id == row.id).values(**values))
     events.emit(conn, ctx, "price.updated", after, previous_attributes=changed)
     return render(merged, include)
 
@@ -270,17 +275,18 @@ def _added_options(ctx: CallContext, row: Any, given: Mapping[str, Any] | None) 
     options = dict(row.currency_options)
     for currency, spec in given.items():
         param = f"currency_options[{currency}]"
-        stored = prices_build.checked_option(shared, row.currency, currency, spec, "")
         existing = options.get(currency)
-        if existing is None:
-            options[currency] = stored
-            continue
-        if _amounts_sent(spec) and _amounts(stored) != _amounts(existing):
-            raise invalid_parameter(
-                param,
-                f"Invalid {param}: the amounts of an existing currency option cannot change; "
-                "create a new price instead.",
-            )
+        if existing is None or _amounts_sent(spec):
+            checked = prices_build.checked_option(shared, row.currency, currency, spec, "")
+            if existing is None:
+                options[currency] = checked
+                continue
+            if _amounts(checked) != _amounts(existing):
+                raise invalid_parameter(
+                    param,
+                    f"Invalid {param}: the amounts of an existing currency option cannot "
+                    "change; create a new price instead.",
+                )
         tax_behavior = existing["tax_behavior"]
         if "tax_behavior" in spec:
             tax_behavior = _tax_behavior(tax_behavior, spec["tax_behavior"], param)
@@ -295,86 +301,3 @@ def _amounts_sent(spec: Mapping[str, Any]) -> bool:
 
 def _amounts(option: Mapping[str, Any]) -> tuple[Any, ...]:
     return (option["unit_amount_decimal"], option["tiers"], option["custom_unit_amount"])
-
-
-class CurrencyNotOffered(InvalidRequestError):
-    """The price has no terms in the currency asked for."""
-
-
-def terms(price: Any, currency: str) -> PriceTerms:
-    """What ``price`` charges in ``currency`` (its own, or one of its currency options).
-
-    ``price`` is a row from :func:`load` or an object from :func:`render` with ``tiers``
-    and ``currency_options`` included. Raises :class:`CurrencyNotOffered` for another
-    currency, and ``InvalidRequestError`` for a price whose customer names the amount.
-    """
-    view = _view(price)
-    code = currency.lower()
-    option = view.own if code == view.currency else view.options.get(code)
-    if option is None:
-        offered = ", ".join(sorted({view.currency, *view.options}))
-        raise CurrencyNotOffered(
-            f"The price {view.id} is not offered in {code}; it is offered in {offered}.",
-            code="parameter_invalid",
-            param="currency",
-        )
-    if option["custom_unit_amount"] is not None:
-        raise InvalidRequestError(
-            f"The price {view.id} has a custom_unit_amount: its customer names the amount.",
-            code="parameter_invalid",
-            param="price",
-        )
-    unit = option["unit_amount_decimal"]
-    return PriceTerms(
-        currency=code,
-        billing_scheme=view.billing_scheme,
-        unit_amount=None if unit is None else Decimal(unit),
-        tiers_mode=view.tiers_mode,
-        tiers=tuple(_terms_tier(tier) for tier in option["tiers"] or ()),
-        transform_quantity=(
-            None if view.transform is None else TransformQuantity(**view.transform)
-        ),
-        config=view.config,
-    )
-
-
-def _terms_tier(tier: Mapping[str, Any]) -> Tier:
-    unit, flat = tier["unit_amount_decimal"], tier["flat_amount_decimal"]
-    return Tier(
-        up_to=tier["up_to"],
-        unit_amount=None if unit is None else Decimal(unit),
-        flat_amount=None if flat is None else Decimal(flat),
-    )
-
-
-def _view(price: Any) -> SimpleNamespace:
-    """The stored shape of a price, from a row or from a rendered object."""
-    if not isinstance(price, Mapping):
-        return SimpleNamespace(
-            id=price.id,
-            currency=price.currency,
-            billing_scheme=price.billing_scheme,
-            tiers_mode=price.tiers_mode,
-            transform=price.transform_quantity,
-            config=price.pricing_config or {},
-            own=_own_option(price),
-            options=dict(price.currency_options),
-        )
-    options = dict(price.get("currency_options") or {})
-    own = options.pop(price["currency"], None) or {
-        "unit_amount_decimal": price["unit_amount_decimal"],
-        "tiers": price.get("tiers"),
-        "custom_unit_amount": price["custom_unit_amount"],
-    }
-    if price["billing_scheme"] == "tiered" and own["tiers"] is None:
-        raise ValueError("render the price with tiers included (expand[]=tiers) to read its terms")
-    return SimpleNamespace(
-        id=price["id"],
-        currency=price["currency"],
-        billing_scheme=price["billing_scheme"],
-        tiers_mode=price["tiers_mode"],
-        transform=price["transform_quantity"],
-        config=price.get("pricing_config") or {},
-        own=own,
-        options=options,
-    )

@@ -179,7 +179,13 @@ def create(
         "deleted": False,
         **column_values(params, prefix),
     }
-    conn.execute(_INSERT, row)
+    try:
+        conn.execute(_INSERT, row)
+    except sa.exc.IntegrityError as exc:
+        # A concurrent create took the chosen id between claim_id's check and this insert.
+        raise InvalidRequestError(
+            "Product already exists.", code="resource_already_exists", param=id_param
+        ) from exc
     ctx.touch(product_id)
     obj = render(SimpleNamespace(**row))
     events.emit(conn, ctx, "product.created", obj)

@@ -1,0 +1,417 @@
+"""Prices after creation: what may change (and what never does), lookup keys, metered
+prices and their meters, plugin pricing models, and the terms the billing engine reads."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+from catalog_support import events_of, new_price, ok, refused, unchanged
+
+from api.test_contract import assert_event_matches, assert_matches
+from conftest import new_account
+from remit.api.app import RemitApp
+from remit.catalog import prices
+from remit.catalog.domain.rating import rate
+from remit.catalog.domain.terms import PriceTerms, Tier, TransformQuantity
+from remit.catalog.models import pricing_models
+from remit.plugins.manager import make_manager
+from remit.primitives.clock import WallClock
+from remit.primitives.errors import InvalidRequestError
+from remit.primitives.money import RoundingMode
+from remit.serving import ServerThread
+
+MONTHLY = {"recurring[interval]": "month"}
+TIERED = {
+    "billing_scheme": "tiered",
+    "tiers_mode": "graduated",
+    "tiers[0][up_to]": "10",
+    "tiers[0][unit_amount]": "100",
+    "tiers[1][up_to]": "inf",
+    "tiers[1][unit_amount_decimal]": "0.000000000001",
+    "tiers[1][flat_amount]": "7",
+}
+
+
+def make_meter(api: httpx.Client, event_name: str = "api_calls") -> str:
+    body = {
+        "display_name": "API calls",
+        "event_name": event_name,
+        "default_aggregation[formula]": "sum",
+    }
+    return str(ok(api.post("/v1/billing/meters", data=body))["id"])
+
+
+# -- metered prices ---------------------------------------------------------------------------
+def test_a_metered_price_names_its_meter(api):
+    meter = make_meter(api)
+    metered = new_price(
+        api, unit_amount_decimal="0.5", **MONTHLY, **{"recurring[usage_type]": "metered"},
+        **{"recurring[meter]": meter},
+    )  # fmt: skip
+    assert_matches(metered, "price")
+    assert (metered["recurring"]["usage_type"], metered["recurring"]["meter"]) == (
+        "metered",
+        meter,
+    )
+    new_price(api, unit_amount="1", **MONTHLY)
+    listed = ok(api.get("/v1/prices", params={"recurring[meter]": meter}))["data"]
+    assert [p["id"] for p in listed] == [metered["id"]]
+    usage = ok(api.get("/v1/prices", params={"recurring[usage_type]": "metered"}))["data"]
+    assert [p["id"] for p in usage] == [metered["id"]]
+
+
+def test_another_accounts_meter_is_missing(api, server, store):
+    meter = make_meter(api)
+    intruder = new_account(store, "Intruder")
+    headers = {"Authorization": f"Bearer {intruder.secret_key}"}
+    with httpx.Client(base_url=server.url, headers=headers) as client:
+        product = ok(client.post("/v1/products", data={"name": "Mine"}))
+        data = {
+            "product": product["id"],
+            "currency": "usd",
+            "unit_amount": "1",
+            **MONTHLY,
+            "recurring[usage_type]": "metered",
+            "recurring[meter]": meter,
+        }
+        with unchanged(store):
+            refused(
+                client.post("/v1/prices", data=data), "recurring[meter]", "resource_missing", 404
+            )
+
+
+# -- updates ----------------------------------------------------------------------------------
+def test_update_changes_names_and_status_and_reports_previous_attributes(api):
+    price = new_price(api, unit_amount="500", nickname="Old", **{"metadata[a]": "1"})
+    updated = ok(
+        api.post(
+            f"/v1/prices/{price['id']}",
+            data={"active": "false", "nickname": "", "metadata[a]": "", "metadata[b]": "2"},
+        )
+    )
+    assert_matches(updated, "price")
+    assert (updated["active"], updated["nickname"], updated["metadata"]) == (
+        False,
+        None,
+        {"b": "2"},
+    )
+    assert ok(api.get(f"/v1/prices/{price['id']}")) == updated
+    (event,) = events_of(api, "price.updated")
+    assert_event_matches(event)
+    assert event["data"]["object"] == updated
+    assert event["data"]["previous_attributes"] == {
+        "active": True,
+        "nickname": "Old",
+        "metadata": {"a": "1", "b": None},
+    }
+
+
+def test_an_update_that_changes_nothing_emits_nothing(api):
+    price = new_price(api, unit_amount="500", nickname="Same")
+    assert ok(api.post(f"/v1/prices/{price['id']}", data={"nickname": "Same"})) == price
+    assert events_of(api, "price.updated") == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"unit_amount": "1"},
+        {"unit_amount_decimal": "1"},
+        {"currency": "eur"},
+        {"tiers[0][up_to]": "inf"},
+        {"tiers_mode": "volume"},
+        {"billing_scheme": "tiered"},
+        {"recurring[interval]": "year"},
+        {"transform_quantity[divide_by]": "2"},
+        {"product": "prod_other"},
+        {"custom_unit_amount[enabled]": "true"},
+    ],
+)
+def test_amounts_and_terms_never_change(api, store, data):
+    price = new_price(api, **TIERED, **MONTHLY)
+    with unchanged(store):
+        refused(
+            api.post(f"/v1/prices/{price['id']}", data=data),
+            next(iter(data)).split("[")[0],
+            "parameter_unknown",
+        )
+    assert ok(api.get(f"/v1/prices/{price['id']}")) == price
+
+
+def test_tax_behavior_is_settled_once(api, store):
+    price = new_price(api, unit_amount="1")
+    url = f"/v1/prices/{price['id']}"
+    assert ok(api.post(url, data={"tax_behavior": "unspecified"}))["tax_behavior"] == "unspecified"
+    assert ok(api.post(url, data={"tax_behavior": "inclusive"}))["tax_behavior"] == "inclusive"
+    assert ok(api.post(url, data={"tax_behavior": "inclusive"}))["tax_behavior"] == "inclusive"
+    with unchanged(store):
+        refused(api.post(url, data={"tax_behavior": "exclusive"}), "tax_behavior")
+        refused(api.post(url, data={"tax_behavior": "unspecified"}), "tax_behavior")
+
+
+def test_currency_options_may_be_added_but_never_repriced(api, store):
+    price = new_price(api, unit_amount="1000", **{"currency_options[eur][unit_amount]": "900"})
+    url = f"/v1/prices/{price['id']}"
+    added = ok(
+        api.post(
+            url,
+            data={
+                "currency_options[gbp][unit_amount]": "800",
+                "currency_options[eur][unit_amount]": "900",
+                "currency_options[eur][tax_behavior]": "exclusive",
+                "expand[]": "currency_options",
+            },
+        )
+    )
+    options = added["currency_options"]
+    assert sorted(options) == ["eur", "gbp", "usd"]
+    assert (options["gbp"]["unit_amount"], options["eur"]["tax_behavior"]) == (800, "exclusive")
+    (event,) = events_of(api, "price.updated")
+    assert sorted(event["data"]["previous_attributes"]["currency_options"]) == ["eur", "usd"]
+    with unchanged(store):
+        refused(
+            api.post(url, data={"currency_options[eur][unit_amount]": "950"}),
+            "currency_options[eur]",
+        )
+        refused(
+            api.post(url, data={"currency_options[eur][tax_behavior]": "inclusive"}),
+            "currency_options[eur][tax_behavior]",
+        )
+        refused(api.post(url, data={"currency_options": ""}), "currency_options")
+        refused(
+            api.post(url, data={"currency_options[usd][unit_amount]": "1"}), "currency_options[usd]"
+        )
+        refused(
+            api.post(url, data={"currency_options[chf][tax_behavior]": "inclusive"}),
+            "currency_options[chf][unit_amount]",
+            "parameter_missing",
+        )
+
+
+# -- lookup keys ------------------------------------------------------------------------------
+def test_a_lookup_key_names_one_price_per_account(api, server, store):
+    first = new_price(api, unit_amount="1", lookup_key="standard")
+    product = first["product"]
+    with unchanged(store):
+        error = refused(
+            api.post(
+                "/v1/prices",
+                data={
+                    "product": product,
+                    "currency": "usd",
+                    "unit_amount": "2",
+                    "lookup_key": "standard",
+                },
+            ),
+            "lookup_key",
+        )
+    assert first["id"] in error["message"]
+    second = new_price(api, product, unit_amount="3")
+    with unchanged(store):
+        refused(
+            api.post(f"/v1/prices/{second['id']}", data={"lookup_key": "standard"}), "lookup_key"
+        )
+    # Another account has its own lookup keys.
+    other = new_account(store, "Other")
+    headers = {"Authorization": f"Bearer {other.secret_key}"}
+    with httpx.Client(base_url=server.url, headers=headers) as client:
+        theirs = ok(
+            client.post(
+                "/v1/prices",
+                data={
+                    "currency": "usd",
+                    "unit_amount": "9",
+                    "lookup_key": "standard",
+                    "product_data[name]": "Theirs",
+                },
+            )
+        )
+        assert [p["id"] for p in ok(client.get("/v1/prices?lookup_keys[]=standard"))["data"]] == [
+            theirs["id"]
+        ]
+    assert [p["id"] for p in ok(api.get("/v1/prices?lookup_keys[]=standard"))["data"]] == [
+        first["id"]
+    ]
+
+
+def test_transfer_lookup_key_moves_it_atomically(api):
+    old = new_price(api, unit_amount="1000", lookup_key="pro_monthly")
+    new = new_price(
+        api,
+        old["product"],
+        unit_amount="1200",
+        lookup_key="pro_monthly",
+        transfer_lookup_key="true",
+    )
+    assert new["lookup_key"] == "pro_monthly"
+    assert ok(api.get(f"/v1/prices/{old['id']}"))["lookup_key"] is None
+    (moved,) = events_of(api, "price.updated")
+    assert moved["data"]["object"]["id"] == old["id"]
+    assert moved["data"]["previous_attributes"] == {"lookup_key": "pro_monthly"}
+    # And back again, by update.
+    back = ok(
+        api.post(
+            f"/v1/prices/{old['id']}",
+            data={"lookup_key": "pro_monthly", "transfer_lookup_key": "true"},
+        )
+    )
+    assert back["lookup_key"] == "pro_monthly"
+    assert ok(api.get(f"/v1/prices/{new['id']}"))["lookup_key"] is None
+    listed = ok(api.get("/v1/prices?lookup_keys[0]=pro_monthly"))["data"]
+    assert [p["id"] for p in listed] == [old["id"]]
+    assert ok(api.post(f"/v1/prices/{old['id']}", data={"lookup_key": ""}))["lookup_key"] is None
+
+
+# -- plugin pricing models --------------------------------------------------------------------
+@pytest.fixture
+def matrix_api(store, account):
+    app = RemitApp(store, make_manager(frozenset({"matrix_pricing"})), WallClock())
+    headers = {"Authorization": f"Bearer {account.secret_key}"}
+    with (
+        ServerThread(app) as running,
+        httpx.Client(base_url=running.url, headers=headers) as client,
+    ):
+        yield client
+
+
+MATRIX = {
+    "billing_scheme": "matrix",
+    "pricing_config[dimensions][0]": "region",
+    "pricing_config[cells][0][match][region]": "eu",
+    "pricing_config[cells][0][unit_amount_decimal]": "12.5",
+    "pricing_config[default_unit_amount_decimal]": "20",
+    **MONTHLY,
+}
+
+
+def test_a_plugin_pricing_model_prices_from_its_config(matrix_api, store, account):
+    price = new_price(matrix_api, **MATRIX)
+    assert price["billing_scheme"] == "matrix"
+    assert price["pricing_config"] == {
+        "dimensions": ["region"],
+        "cells": [
+            {"match": {"region": "eu"}, "unit_amount_decimal": "12.5", "flat_amount_decimal": None}
+        ],
+        "default_unit_amount_decimal": "20",
+    }
+    assert_matches(price, "price", allowed_extra=frozenset({"pricing_config"}))
+    assert ok(matrix_api.get(f"/v1/prices/{price['id']}")) == price
+    with store.read() as conn:
+        terms = prices.terms(prices.load(conn, account.account.id, price["id"]), "usd")
+    assert terms.config == price["pricing_config"]
+    models = pricing_models(make_manager(frozenset({"matrix_pricing"})))
+    # 3 units in eu at 12.5 = 37.5, rounded once; elsewhere the default 20 each.
+    assert (
+        rate(terms, Decimal(3), RoundingMode.HALF_UP, models, {"region": "eu"}).amount_minor == 38
+    )
+    assert (
+        rate(terms, Decimal(3), RoundingMode.HALF_UP, models, {"region": "us"}).amount_minor == 60
+    )
+    with unchanged(store):
+        refused(
+            matrix_api.post(
+                "/v1/prices",
+                data={
+                    **MATRIX,
+                    "product": price["product"],
+                    "currency": "usd",
+                    "pricing_config[cells][0][unit_amount_decimal]": "1.0000000000001",
+                },
+            ),
+            "pricing_config[cells][0][unit_amount_decimal]",
+        )
+        refused(
+            matrix_api.post(
+                "/v1/prices",
+                data={**MATRIX, "product": price["product"], "currency": "usd", "unit_amount": "5"},
+            ),
+            "unit_amount",
+        )
+        refused(
+            matrix_api.post(
+                "/v1/prices",
+                data={
+                    **MATRIX,
+                    "product": price["product"],
+                    "currency": "usd",
+                    "currency_options[eur][unit_amount]": "5",
+                },
+            ),
+            "currency_options",
+        )
+
+
+# -- terms for the billing engine -------------------------------------------------------------
+def test_terms_in_each_offered_currency(api, store, account):
+    price = new_price(
+        api,
+        **TIERED,
+        **MONTHLY,
+        **{
+            "transform_quantity[divide_by]": "100",
+            "transform_quantity[round]": "up",
+            "currency_options[eur][tiers][0][up_to]": "10",
+            "currency_options[eur][tiers][0][unit_amount]": "90",
+            "currency_options[eur][tiers][1][up_to]": "inf",
+            "currency_options[eur][tiers][1][unit_amount]": "80",
+        },
+    )
+    transform = TransformQuantity(divide_by=100, round="up")
+    expected_usd = PriceTerms(
+        currency="usd",
+        billing_scheme="tiered",
+        tiers_mode="graduated",
+        tiers=(
+            Tier(up_to=10, unit_amount=Decimal(100), flat_amount=None),
+            Tier(up_to=None, unit_amount=Decimal("0.000000000001"), flat_amount=Decimal(7)),
+        ),
+        transform_quantity=transform,
+    )
+    with store.read() as conn:
+        row = prices.load(conn, account.account.id, price["id"])
+    assert prices.terms(row, "usd") == expected_usd
+    assert prices.terms(row, "EUR").tiers == (
+        Tier(up_to=10, unit_amount=Decimal(90), flat_amount=None),
+        Tier(up_to=None, unit_amount=Decimal(80), flat_amount=None),
+    )
+    rendered = ok(api.get(f"/v1/prices/{price['id']}?expand[]=tiers&expand[]=currency_options"))
+    assert prices.terms(rendered, "usd") == expected_usd
+    assert prices.terms(rendered, "eur") == prices.terms(row, "eur")
+    with pytest.raises(prices.CurrencyNotOffered, match="offered in eur, usd"):
+        prices.terms(row, "gbp")
+    # 1,250 units -> 13 after the transform: 10 x 100 + 3 x 0.000000000001 + 7, rounded once.
+    rating = rate(
+        prices.terms(row, "usd"), Decimal(1250), RoundingMode.HALF_UP, pricing_models(None)
+    )
+    assert rating.amount_minor == 1007
+
+
+def test_a_custom_amount_price_has_no_terms(api, store, account):
+    price = new_price(api, **{"custom_unit_amount[enabled]": "true"})
+    with store.read() as conn:
+        row = prices.load(conn, account.account.id, price["id"])
+    with pytest.raises(InvalidRequestError, match="custom_unit_amount"):
+        prices.terms(row, "usd")
+
+
+def test_concurrent_claims_of_one_lookup_key_leave_one_holder(api, server, account):
+    from concurrent.futures import ThreadPoolExecutor
+
+    product = new_price(api, unit_amount="1")["product"]
+    headers = {"Authorization": f"Bearer {account.secret_key}"}
+
+    def attempt(n: int) -> httpx.Response:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+            data = {"product": product, "currency": "usd", "unit_amount": str(n), "lookup_key": "k"}
+            return client.post("/v1/prices", data=data)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(attempt, range(8)))
+    assert sorted(r.status_code for r in responses) == [200] + [400] * 7
+    for response in responses:
+        if response.status_code == 400:
+            assert response.json()["error"]["param"] == "lookup_key"
+    listed = ok(api.get("/v1/prices?lookup_keys[]=k"))["data"]
+    assert [p["id"] for p in listed] == [r.json()["id"] for r in responses if r.status_code == 200]
