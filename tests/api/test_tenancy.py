@@ -24,6 +24,8 @@ OWNED = {
     "/v1/billing/meters/{id}/reactivate": "meter",
     "/v1/customers/{id}": "customer",
     "/v1/events/{id}": "event",
+    "/v1/prices/{id}": "price",
+    "/v1/products/{id}": "product",
     "/v1/test_helpers/test_clocks/{id}": "clock",
     "/v1/test_helpers/test_clocks/{id}/advance": "clock",
     "/v1/webhook_endpoints/{id}": "endpoint",
@@ -49,6 +51,15 @@ BODIES = {
     },
     ("POST", "/v1/customers"): lambda ids: {"test_clock": ids["clock"]},
     ("POST", "/v1/customers/{id}"): lambda ids: {"name": "stolen"},
+    # Product ids are chosen per account: the intruder may reuse the owner's id for its own.
+    ("POST", "/v1/products"): lambda ids: {"name": "Mine", "id": ids["product"]},
+    ("POST", "/v1/products/{id}"): lambda ids: {"name": "stolen"},
+    ("POST", "/v1/prices"): lambda ids: {
+        "product": ids["product"],
+        "currency": "usd",
+        "unit_amount": "1",
+    },
+    ("POST", "/v1/prices/{id}"): lambda ids: {"nickname": "stolen"},
     ("POST", "/v1/test_helpers/test_clocks/{id}/advance"): lambda ids: {
         "frozen_time": "1900000000"
     },
@@ -65,6 +76,7 @@ BODIES = {
 NAMES_OWNER_OBJECTS = {
     ("POST", "/v1/customers"),
     ("POST", "/v1/billing/meter_event_adjustments"),
+    ("POST", "/v1/prices"),
 }
 
 
@@ -105,6 +117,10 @@ def owner_objects(api) -> dict[str, str]:
             "payload[value]": "1",
         },
     )
+    product = api.post("/v1/products", data={"name": "Plan", "id": "owner-plan"}).json()
+    price = api.post(
+        "/v1/prices", data={"product": product["id"], "currency": "usd", "unit_amount": "100"}
+    ).json()
     event = api.get("/v1/events", params={"limit": 1}).json()["data"][0]
     return {
         "customer": customer["id"],
@@ -113,6 +129,8 @@ def owner_objects(api) -> dict[str, str]:
         "event": event["id"],
         "meter": meter["id"],
         "meter_event": "owner-event",
+        "product": product["id"],
+        "price": price["id"],
     }
 
 
