@@ -143,7 +143,10 @@ def test_another_account_cannot_reach_these_objects(method, path, server, store,
     body = BODIES.get((method, path), lambda ids: {"email": "intruder@example.com"})(owner_objects)
     headers = {"Authorization": f"Bearer {intruder.secret_key}"}
     with httpx.Client(base_url=server.url, headers=headers) as client:
-        response = client.request(method, url, data=body if method == "POST" else None)
+        if path.startswith("/v2/"):
+            response = _v2_request(client, path, owner_objects)
+        else:
+            response = client.request(method, url, data=body if method == "POST" else None)
     if "{id}" in path or (method, path) in NAMES_OWNER_OBJECTS:
         assert response.status_code == 404, response.text
         assert response.json()["error"]["code"] == "resource_missing"
@@ -163,6 +166,18 @@ def test_another_account_cannot_reach_these_objects(method, path, server, store,
         # Only the intruder's own rows may appear; the owner's rows are untouched.
         for name in changed:
             assert set(map(repr, before[name])) <= set(map(repr, after[name])), name
+
+
+def _v2_request(client: httpx.Client, path: str, ids: dict[str, str]) -> httpx.Response:
+    """v2 takes JSON; the stream takes the intruder's own session token, and its event
+    names the owner's customer: recorded as the intruder's error, never the owner's usage."""
+    session = client.post("/v2/billing/meter_event_session", json={})
+    if path == "/v2/billing/meter_event_session":
+        return session
+    token = session.json()["authentication_token"]
+    event = {"event_name": "api_calls", "payload": {"stripe_customer_id": ids["customer"],
+                                                    "value": "1"}}  # fmt: skip
+    return client.post(path, json={"events": [event]}, headers={"Authorization": f"Bearer {token}"})
 
 
 def test_every_route_has_a_tenancy_case():
