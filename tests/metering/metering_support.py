@@ -11,15 +11,17 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from remit.accounts.service import get_account
+from remit.accounts.service import create_account, get_account
+from remit.billing import customers
 from remit.context import CallContext
-from remit.metering import formulas
+from remit.metering import formulas, meters
 from remit.metering.domain.buckets import GRAINS_S, floor
 from remit.metering.rollups import event_value
 from remit.metering.tables import (
     billing_meters,
     meter_event_cancellations,
     meter_events,
+    meter_rollup_watermarks,
     meter_rollups,
 )
 from remit.store.engine import Store
@@ -70,9 +72,12 @@ def canceled(store: Store, account_id: str) -> set[str]:
         return set(rows.scalars())
 
 
-def expected_rollups(store: Store, account_id: str, pm: Any = None) -> dict[tuple, tuple]:
-    """Every rollup the applier should have written, folded from scratch from the raw
-    log in seq order, one event at a time (no merges): the applier's reference."""
+def expected_rollups(
+    store: Store, account_id: str, pm: Any = None, max_seq: int | None = None
+) -> dict[tuple, tuple]:
+    """Every rollup the applier should have written (for events up to ``max_seq``),
+    folded from scratch from the raw log in seq order, one event at a time (no merges):
+    the applier's reference."""
     with store.read() as conn:
         formula_of = dict(
             conn.execute(
@@ -84,7 +89,7 @@ def expected_rollups(store: Store, account_id: str, pm: Any = None) -> dict[tupl
     skip = canceled(store, account_id)
     found: dict[tuple, list[Any]] = {}
     for row in raw_log(store, account_id):
-        if row.identifier in skip:
+        if row.identifier in skip or (max_seq is not None and row.seq > max_seq):
             continue
         aggregation = formulas.require(pm, formula_of[row.meter_id])
         value = event_value(aggregation, row.value)
@@ -107,6 +112,36 @@ def stored_rollups(store: Store, account_id: str) -> dict[tuple, tuple]:
             )
             for row in rows
         }
+
+
+def watermark(store: Store, account_id: str) -> int:
+    w = meter_rollup_watermarks.c
+    with store.read() as conn:
+        found = conn.execute(sa.select(w.applied_seq).where(w.account_id == account_id)).scalar()
+    return int(found or 0)
+
+
+def new_tenant(store: Store, now: int, pm: Any, formulas_: Iterable[str], customers_n: int = 2):
+    """An account with one meter per formula (event name = formula) and some customers,
+    made through the services: (ctx, {formula: meter id}, [customer ids])."""
+    with store.write() as conn:
+        account = create_account(conn, "Tenant", now).account
+    ctx = CallContext(account=account, now=now, pm=pm)
+    with store.write() as conn:
+        meter_ids = {
+            formula: meters.create(
+                conn,
+                ctx,
+                {
+                    "display_name": formula,
+                    "event_name": formula,
+                    "default_aggregation": {"formula": formula},
+                },
+            )["id"]
+            for formula in formulas_
+        }
+        customer_ids = [customers.create(conn, ctx, {})["id"] for _ in range(customers_n)]
+    return ctx, meter_ids, customer_ids
 
 
 def hand_sum(values: Iterable[str]) -> Decimal:
