@@ -158,3 +158,76 @@ def test_hourly_summaries_page_newest_first(api, story):
         first["data"][0]["id"]
         == _summaries(api, meter, customer, D2, NOW, **window)["data"][0]["id"]
     ), "ids are stable between calls"
+
+
+def test_summary_requests_are_checked_after_the_meter_is_found(api):
+    meter = make_meter(api, "calls")
+    customer = make_customer(api)
+    url = f"/v1/billing/meters/{meter['id']}/event_summaries"
+    window = {"customer": customer, "start_time": D2, "end_time": NOW}
+    cases = [
+        ({"start_time": D2, "end_time": NOW}, 400, "customer"),
+        ({"customer": customer, "end_time": NOW}, 400, "start_time"),
+        ({**window, "start_time": D2 + 30}, 400, "start_time"),
+        ({**window, "end_time": NOW - 1}, 400, "end_time"),
+        ({**window, "end_time": D2}, 400, "end_time"),
+        ({**window, "start_time": D2 + 60, "value_grouping_window": "hour"}, 400, "start_time"),
+        ({**window, "end_time": NOW - HOUR, "value_grouping_window": "day"}, 400, "end_time"),
+        ({**window, "value_grouping_window": "week"}, 400, "value_grouping_window"),
+        ({**window, "customer": "cus_nobody"}, 404, "customer"),
+        ({**window, "starting_after": "mtrusg_nonsense"}, 404, "starting_after"),
+    ]
+    for params, status, param in cases:
+        response = api.get(url, params=params)
+        assert response.status_code == status, (params, response.text)
+        assert response.json()["error"]["param"] == param, params
+    missing = api.get("/v1/billing/meters/mtr_nope/event_summaries")
+    assert missing.status_code == 404 and missing.json()["error"]["param"] == "id"
+
+
+def test_a_cursor_names_its_meter_and_customer(api, store, account):
+    meter = make_meter(api, "calls")
+    ada, bob = make_customer(api), make_customer(api)
+    ctx = context(store, account.account.id, NOW)
+    with store.write() as conn:
+        ingest(
+            conn,
+            ctx,
+            [
+                EventInput("calls", {"stripe_customer_id": c, "value": "1"}, c, NOW - 60)
+                for c in (ada, bob)
+            ],
+            source="test",
+        )
+    url = f"/v1/billing/meters/{meter['id']}/event_summaries"
+    window = {"start_time": D2, "end_time": NOW, "value_grouping_window": "hour"}
+    (ada_hour,) = api.get(url, params={**window, "customer": ada}).json()["data"]
+    assert ada_hour["id"].startswith("mtrusg_")
+    stolen = api.get(url, params={**window, "customer": bob, "starting_after": ada_hour["id"]})
+    assert stolen.status_code == 404
+    assert stolen.json()["error"]["param"] == "starting_after"
+
+
+def test_a_meter_of_daily_pre_aggregated_events_answers_by_day_only(api, store, account):
+    meter = make_meter(api, "daily", event_time_window="day")
+    customer = make_customer(api)
+    ctx = context(store, account.account.id, NOW)
+    with store.write() as conn:
+        ingest(
+            conn,
+            ctx,
+            [
+                EventInput(
+                    "daily", {"stripe_customer_id": customer, "value": "40"}, "d", D1 + 5 * HOUR
+                )
+            ],
+            source="test",
+        )
+    url = f"/v1/billing/meters/{meter['id']}/event_summaries"
+    window = {"customer": customer, "start_time": D2, "end_time": NOW}
+    by_day = api.get(url, params={**window, "value_grouping_window": "day"}).json()["data"]
+    assert [(s["start_time"], s["aggregated_value"]) for s in by_day] == [(D1, 40)]
+    by_hour = api.get(url, params={**window, "value_grouping_window": "hour"})
+    assert by_hour.status_code == 400
+    assert by_hour.json()["error"]["param"] == "value_grouping_window"
+    assert api.get(url, params={**window, "end_time": NOW - HOUR}).status_code == 400
