@@ -415,3 +415,56 @@ def test_concurrent_claims_of_one_lookup_key_leave_one_holder(api, server, accou
             assert response.json()["error"]["param"] == "lookup_key"
     listed = ok(api.get("/v1/prices?lookup_keys[]=k"))["data"]
     assert [p["id"] for p in listed] == [r.json()["id"] for r in responses if r.status_code == 200]
+
+
+@pytest.mark.parametrize(
+    ("data", "param", "code"),
+    [
+        ({"active": "maybe"}, "active", None),
+        ({"nickname": "n" * 5001}, "nickname", None),
+        ({"lookup_key": "k" * 201}, "lookup_key", None),
+        ({"transfer_lookup_key": "2"}, "transfer_lookup_key", None),
+        ({"tax_behavior": "both"}, "tax_behavior", None),
+        ({"metadata[k]": "v" * 501}, "metadata[k]", None),
+        ({f"metadata[k{n}]": "v" for n in range(51)}, "metadata", None),
+        (
+            {"currency_options[eur][unit_amount]": "-1"},
+            "currency_options[eur][unit_amount]",
+            "parameter_invalid_integer",
+        ),
+        (
+            {
+                "currency_options[eur][unit_amount]": "1",
+                "currency_options[eur][tiers][0][up_to]": "inf",
+                "currency_options[eur][tiers][0][unit_amount]": "1",
+            },
+            "currency_options[eur][tiers]",
+            None,
+        ),
+        ({"expand[]": "nothing"}, "expand", None),
+    ],
+)
+def test_bad_update_params_are_refused_and_write_nothing(api, store, data, param, code):
+    price = new_price(api, unit_amount="100")
+    with unchanged(store):
+        refused(
+            api.post(f"/v1/prices/{price['id']}", data=data), param, code or "parameter_invalid"
+        )
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ({"currency": "zzz"}, "currency"),
+        ({"active": "1"}, "active"),
+        ({"recurring[interval]": "hourly"}, "recurring[interval]"),
+        ({"recurring[aggregate_usage]": "sum"}, "recurring[aggregate_usage]"),
+        ({"created[after]": "1"}, "created[after]"),
+        ({"limit": "101"}, "limit"),
+        ({"starting_after": "price_nope"}, "starting_after"),
+    ],
+)
+def test_bad_list_params_are_refused(api, query, param):
+    response = api.get("/v1/prices", params=query)
+    assert response.status_code in (400, 404), response.text
+    assert response.json()["error"]["param"] == param

@@ -382,3 +382,46 @@ def test_concurrent_creates_of_one_custom_id_make_one_product(server, account):
     assert sorted(r.status_code for r in responses) == [200] + [400] * 7
     codes = {r.json()["error"]["code"] for r in responses if r.status_code == 400}
     assert codes == {"resource_already_exists"}
+
+
+@pytest.mark.parametrize(
+    ("data", "param", "code"),
+    [
+        ({"name": ""}, "name", "parameter_invalid_empty"),
+        ({"active": "maybe"}, "active", None),
+        ({"statement_descriptor": "no 'quotes'"}, "statement_descriptor", None),
+        ({"images[0]": ""}, "images[0]", "parameter_invalid_empty"),
+        ({"package_dimensions[height]": "1"}, "package_dimensions[length]", "parameter_missing"),
+        ({"default_price": "price_nope"}, "default_price", "resource_missing"),
+        ({"type": "good"}, "type", "parameter_unknown"),
+        ({"id": "new-id"}, "id", "parameter_unknown"),
+        ({"default_price_data[currency]": "usd"}, "default_price_data", "parameter_unknown"),
+        ({"url": "u" * 5001}, "url", None),
+    ],
+)
+def test_bad_update_params_are_refused_and_write_nothing(api, store, data, param, code):
+    product = new_product(api, **FULL)
+    status = 404 if code == "resource_missing" else 400
+    with unchanged(store):
+        refused(
+            api.post(f"/v1/products/{product['id']}", data=data),
+            param,
+            code or "parameter_invalid",
+            status,
+        )
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ({"shippable": "yes"}, "shippable"),
+        ({"type": "gadget"}, "type"),
+        ({f"ids[{n}]": f"p{n}" for n in range(101)}, "ids"),
+        ({"created[gte]": "soon"}, "created[gte]"),
+        ({"ending_before": "nope", "starting_after": "nope"}, "ending_before"),
+    ],
+)
+def test_bad_list_params_are_refused(api, query, param):
+    response = api.get("/v1/products", params=query)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
