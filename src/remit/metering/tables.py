@@ -130,3 +130,31 @@ meter_rollup_watermarks = sa.Table(
     ts_column("applied_at"),
     sa.PrimaryKeyConstraint("account_id"),
 )
+
+# Bulk imports (``remit meter import``), one per file content (its sha256). The checkpoint
+# (``rows_committed`` and the running counts) advances in the same transaction as each
+# chunk's events, so a crash leaves it exactly at the last committed chunk.
+meter_imports = sa.Table(
+    "meter_imports",
+    metadata,
+    id_column(),
+    account_column(),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("file_name", sa.String(250), nullable=False),
+    sa.Column("format", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    # Every row numbered <= rows_committed has its outcome (event or error) committed.
+    sa.Column("rows_committed", sa.BigInteger, nullable=False),
+    sa.Column("rows_total", sa.BigInteger, nullable=True),
+    sa.Column("rows_read", sa.BigInteger, nullable=False),
+    sa.Column("accepted", sa.BigInteger, nullable=False),
+    sa.Column("duplicates", sa.BigInteger, nullable=False),
+    sa.Column("errors", sa.BigInteger, nullable=False),
+    # Error code -> count, over every run of this import.
+    sa.Column("error_codes", sa.JSON, nullable=False),
+    ts_column("created"),
+    ts_column("updated"),
+    ts_column("completed_at", nullable=True),
+    sa.UniqueConstraint("account_id", "fingerprint"),
+    sa.Index(None, "account_id", "id"),
+)
