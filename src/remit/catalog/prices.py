@@ -21,6 +21,7 @@ from remit.context import CallContext
 from remit.events import service as events
 from remit.events import types as event_types
 from remit.primitives.errors import InvalidRequestError, ResourceMissing, invalid_parameter
+from remit.primitives.money import MAX_AMOUNT_MINOR
 
 event_types.register("price.created", "price.updated")
 
@@ -33,11 +34,14 @@ _LOCKED_TAX_BEHAVIORS = frozenset({"inclusive", "exclusive"})
 
 
 def _amount(text: str | None) -> int | None:
-    """Stripe's ``unit_amount``: the decimal as an int when it is whole, else null."""
+    """Stripe's ``unit_amount``: the decimal as an int when it is whole (and fits the wire's
+    64-bit integers; ``*_decimal`` carries up to 10**20), else null."""
     if text is None:
         return None
     value = Decimal(text)
-    return int(value) if value == value.to_integral_value() else None
+    if value != value.to_integral_value() or value > MAX_AMOUNT_MINOR:
+        return None
+    return int(value)
 
 
 def _tiers(stored: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
