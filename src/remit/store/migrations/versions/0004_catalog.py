@@ -43,9 +43,7 @@ def upgrade() -> None:
         sa.Column("default_price", ID, nullable=True),
         sa.Column("deleted", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("account_id", "id", name=op.f("pk_products")),
-        sa.UniqueConstraint(
-            "account_id", "list_key", name=op.f("uq_products_account_id_list_key")
-        ),
+        sa.UniqueConstraint("account_id", "list_key", name=op.f("uq_products_account_id_list_key")),
     )
     op.create_table(
         "prices",
