@@ -11,6 +11,8 @@ from remit.api import idempotency
 from remit.api.tables import idempotency_keys
 from remit.billing.tables import customers
 from remit.events.tables import events
+from remit.jobs.worker import Worker, background_tasks
+from remit.primitives.clock import FixedClock
 from remit.store.group_commit import DirectWriter
 
 
@@ -148,6 +150,19 @@ def test_replays_last_at_least_a_day(store, account):
     assert later == idempotency.Replay(200, b'{"ok": true}')
     assert idempotency.purge(store, key_time + 24 * 3600) == 0
     assert idempotency.purge(store, key_time + idempotency.RETENTION_S + 1) == 1
+
+
+def test_the_worker_purges_expired_keys_in_bounded_batches(store, pm, account):
+    writer = DirectWriter(store)
+    for n in range(5):
+        idempotency.begin(writer, account.account.id, f"k{n}", "print", f"req_{n}", 1_000 + n)
+    assert idempotency.purge(store, 1_003 + idempotency.RETENTION_S, batch=2) == 2
+    assert idempotency.purge_task in background_tasks(pm)
+    clock = FixedClock(1_000 + idempotency.RETENTION_S + 60)
+    Worker(store, {}, clock, tasks=background_tasks(pm)).drain()
+    with store.read() as conn:
+        left = conn.execute(sa.select(sa.func.count()).select_from(idempotency_keys)).scalar()
+    assert left == 0
 
 
 def test_get_requests_ignore_the_key(api):

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from remit.api.tables import idempotency_keys
+from remit.primitives.clock import Clock
 from remit.primitives.errors import IdempotencyError, InvalidRequestError
 from remit.store.engine import Store
 from remit.store.group_commit import Writer
@@ -197,9 +198,27 @@ def release(conn: sa.Connection, claim: Claim) -> None:
     )
 
 
-def purge(store: Store, now: int) -> int:
+PURGE_BATCH = 1000
+
+
+def purge(store: Store, now: int, batch: int = PURGE_BATCH) -> int:
+    """Delete up to ``batch`` keys past retention; how many went.
+
+    Run by the worker as a background task every loop, so it first looks with a read
+    (an index probe) and takes the write lock only when something is due.
+    """
+    cutoff = now - RETENTION_S
+    t = idempotency_keys.c
+    with store.read() as conn:
+        due = conn.execute(sa.select(t.key).where(t.created < cutoff).limit(1)).first()
+    if due is None:
+        return 0
     with store.write() as conn:
-        result = conn.execute(
-            idempotency_keys.delete().where(idempotency_keys.c.created < now - RETENTION_S)
-        )
+        doomed = sa.select(t.account_id, t.key).where(t.created < cutoff).limit(batch)
+        key = sa.tuple_(t.account_id, t.key)
+        result = conn.execute(idempotency_keys.delete().where(key.in_(doomed)))
     return result.rowcount
+
+
+def purge_task(store: Store, clock: Clock) -> int:
+    return purge(store, clock.now())

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pluggy
+
+from remit.api import idempotency
 from remit.api.routing import Route
 from remit.api.v1 import (
     billing_meters,
@@ -30,3 +35,9 @@ def remit_api_routes() -> list[Route]:
         *test_clocks.ROUTES,
         *webhook_endpoints.ROUTES,
     ]
+
+
+@hookimpl
+def remit_background_tasks(pm: pluggy.PluginManager) -> list[Any]:
+    """Saved answers past their retention are deleted as the worker goes."""
+    return [idempotency.purge_task]
