@@ -10,14 +10,9 @@ import sqlalchemy as sa
 from remit.api.listing import created_filter, page
 from remit.api.params import (
     Bool,
-    Currency,
-    DecimalAmount,
     Enum,
     Expand,
-    FreeForm,
-    HashOf,
     Int,
-    IntOrInf,
     ListOf,
     Metadata,
     Obj,
@@ -26,6 +21,7 @@ from remit.api.params import (
     Str,
     list_schema,
 )
+from remit.api.params_values import Currency, DecimalAmount, FreeForm, HashOf, IntOrInf
 from remit.api.routing import Route
 from remit.catalog import prices
 from remit.catalog.domain.terms import MAX_TIERS

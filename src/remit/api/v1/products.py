@@ -9,8 +9,6 @@ import sqlalchemy as sa
 from remit.api.listing import created_filter, page
 from remit.api.params import (
     Bool,
-    Currency,
-    DecimalAmount,
     Enum,
     Expand,
     Int,
@@ -22,6 +20,7 @@ from remit.api.params import (
     Str,
     list_schema,
 )
+from remit.api.params_values import Currency, DecimalAmount
 from remit.api.routing import Route
 from remit.api.v1.prices import (
     AMOUNT,
