@@ -152,6 +152,9 @@ meter_imports = sa.Table(
     sa.Column("errors", sa.BigInteger, nullable=False),
     # Error code -> count, over every run of this import.
     sa.Column("error_codes", sa.JSON, nullable=False),
+    # CSV records that do not split into the header's fields have no row number; the
+    # last line of them already recorded as an error, so a resumed run skips it.
+    sa.Column("malformed_through_line", sa.BigInteger, nullable=False),
     ts_column("created"),
     ts_column("updated"),
     ts_column("completed_at", nullable=True),

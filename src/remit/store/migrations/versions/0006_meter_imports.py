@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("duplicates", sa.BigInteger(), nullable=False),
         sa.Column("errors", sa.BigInteger(), nullable=False),
         sa.Column("error_codes", sa.JSON(), nullable=False),
+        sa.Column("malformed_through_line", sa.BigInteger(), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),
         sa.Column("updated", sa.BigInteger(), nullable=False),
         sa.Column("completed_at", sa.BigInteger(), nullable=True),
