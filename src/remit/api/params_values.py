@@ -8,8 +8,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from remit.api.forms import IndexedList, param_path
-from remit.api.params import _INTEGER, Field, Path, _expect_hash, _invalid, _shown, _to_int
+from remit.api.forms import IndexedList, as_list, param_path
+from remit.api.params import (
+    _INTEGER,
+    Field,
+    ListOf,
+    Path,
+    _expect_hash,
+    _invalid,
+    _shown,
+    _to_int,
+)
 from remit.primitives import currency, money
 
 
@@ -24,6 +33,18 @@ class IntOrInf(Field):
         if number is None:
             raise _invalid(path, f'Invalid integer or "inf": {_shown(value)}', _INTEGER)
         return number
+
+
+@dataclass(frozen=True)
+class IndexedListOf(ListOf):
+    """A ``ListOf`` that remembers the indices the caller sent (an ``IndexedList``), so checks
+    made after the schema (a tier's ``up_to`` against the one before) name ``tiers[7]`` as
+    sent rather than the item's position."""
+
+    def coerce(self, value: Any, path: Path) -> IndexedList:
+        items = super().coerce(value, path)
+        indices = [str(index) for index, _ in as_list(value) or ()]
+        return IndexedList(dict(zip(indices, items, strict=True)))
 
 
 @dataclass(frozen=True)

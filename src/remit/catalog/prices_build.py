@@ -9,7 +9,8 @@ bracket path; nothing is written here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,7 @@ register_prefix("price")
 BUILTIN_SCHEMES = frozenset(model.name for model in BUILTIN_MODELS)
 # Stripe's longest billing interval is three years, in whichever unit it is counted.
 MAX_INTERVAL_COUNT = {"day": 1095, "week": 156, "month": 36, "year": 3}
+_TIER_POSITION = re.compile(r"tiers\[([0-9]+)\]")
 
 
 def nest(prefix: str, param: str) -> str:
@@ -144,7 +146,8 @@ def option(shared: _Shared, currency: str, given: Mapping[str, Any], prefix: str
         )
         findings = check_terms(terms, shared.models)
         if findings:
-            raise _as_error(findings[0], prefix)
+            sent = getattr(given.get("tiers"), "source_keys", ())
+            raise _as_error(findings[0], prefix, sent)
     return {
         "unit_amount_decimal": decimal_text(unit),
         "tiers": [_stored_tier(tier) for tier in tiers] if tiers else None,
@@ -153,9 +156,17 @@ def option(shared: _Shared, currency: str, given: Mapping[str, Any], prefix: str
     }
 
 
-def _as_error(finding: Finding, prefix: str) -> InvalidRequestError:
-    """Stripe answers one problem at a time: the first finding, at the path that was sent."""
-    param = nest(prefix, finding.param)
+def _as_error(finding: Finding, prefix: str, tier_keys: Sequence[str] = ()) -> InvalidRequestError:
+    """Stripe answers one problem at a time: the first finding, at the path that was sent.
+
+    The domain counts tiers by position; ``tier_keys`` are the indices the caller sent
+    (``tiers[0]``, ``tiers[7]``), so the error names the tier as it was sent.
+    """
+    local = finding.param
+    position = _TIER_POSITION.match(local)
+    if position is not None and tier_keys:
+        local = f"tiers[{tier_keys[int(position[1])]}]{local[position.end() :]}"
+    param = nest(prefix, local)
     message = finding.message.replace(finding.param, param, 1)
     code = "parameter_missing" if message.startswith("Missing") else "parameter_invalid"
     return invalid_parameter(param, message, code)

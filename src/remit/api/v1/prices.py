@@ -21,7 +21,14 @@ from remit.api.params import (
     Str,
     list_schema,
 )
-from remit.api.params_values import Currency, DecimalAmount, FreeForm, HashOf, IntOrInf
+from remit.api.params_values import (
+    Currency,
+    DecimalAmount,
+    FreeForm,
+    HashOf,
+    IndexedListOf,
+    IntOrInf,
+)
 from remit.api.routing import Route
 from remit.catalog import prices
 from remit.catalog.domain.terms import MAX_TIERS
@@ -41,7 +48,7 @@ TIER = Obj(
     required=("up_to",),
     exclusive=(("flat_amount", "flat_amount_decimal"), ("unit_amount", "unit_amount_decimal")),
 )
-TIERS = ListOf(TIER, max_items=MAX_TIERS)
+TIERS = IndexedListOf(TIER, max_items=MAX_TIERS)
 CUSTOM_UNIT_AMOUNT = Obj(
     {"enabled": Bool(), "maximum": AMOUNT, "minimum": AMOUNT, "preset": AMOUNT},
     required=("enabled",),
