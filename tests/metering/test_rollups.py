@@ -26,7 +26,7 @@ from metering_support import (
 )
 
 from remit.jobs.worker import Worker, background_tasks
-from remit.metering import adjustments, formulas, rollups, summaries
+from remit.metering import adjustments, formulas, rollups, usage
 from remit.metering.domain.values import decimal_text
 from remit.metering.ingest import EventInput, ingest
 from remit.plugins.manager import make_manager
@@ -94,7 +94,7 @@ def _check_summaries(store, ctx, meter_ids, customers, windows):
         for customer in customers:
             for start, end in windows:
                 with store.read() as conn:
-                    found = summaries.aggregate(
+                    found = usage.aggregate(
                         conn, ctx.account_id, meter_id, customer, aggregation, start, end
                     )
                 expected = _brute_force(store, ctx.account_id, meter_id, customer, start, end)
@@ -285,11 +285,28 @@ def test_plugin_formulas_summarise_exactly(store):
             ]:
                 aggregation = formulas.require(PM, formula)
                 meter_id = meter_ids[formula]
-                whole = summaries.aggregate(
+                whole = usage.aggregate(
                     conn, ctx.account_id, meter_id, alice, aggregation, NOW - DAY, NOW
                 )
-                hours = summaries.aggregate(
+                hours = usage.aggregate(
                     conn, ctx.account_id, meter_id, alice, aggregation, NOW - DAY, NOW, HOUR
                 )
                 assert [w.value for w in whole] == [expected_day], formula
                 assert [w.value for w in hours] == expected_hours, formula
+
+
+@pytest.mark.parametrize(
+    ("tail_scan_limit", "attempts"),
+    [(0, usage.MAX_READ_ATTEMPTS), (usage.TAIL_SCAN_LIMIT, 0)],
+    ids=["tail_by_time_range", "watermark_as_subquery"],
+)
+def test_every_read_path_gives_the_same_answer(store, monkeypatch, tail_scan_limit, attempts):
+    ctx, meter_ids, customers = new_tenant(store, NOW, PM, FORMULAS)
+    rng = random.Random(17)
+    _ingest(store, ctx, _random_events(rng, customers, 120))
+    rollups.apply_pending(store, FixedClock(NOW), PM, 70)
+    _ingest(store, ctx, _random_events(rng, customers, 40, prefix="late"))
+    monkeypatch.setattr(usage, "TAIL_SCAN_LIMIT", tail_scan_limit)
+    monkeypatch.setattr(usage, "MAX_READ_ATTEMPTS", attempts)
+    windows = [(NOW - 3 * DAY, NOW), (NOW - 2 * DAY + 17, NOW - DAY + 3 * HOUR + 5)]
+    _check_summaries(store, ctx, meter_ids, customers, windows)

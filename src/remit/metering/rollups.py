@@ -16,15 +16,15 @@ serialises them and the second re-reads the advanced watermark.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 
 from remit.metering import formulas, sql
-from remit.metering.domain import values
 from remit.metering.domain.aggregations import Aggregation, State, Value
 from remit.metering.domain.buckets import DAY_S, HOUR_S, MINUTE_S, floor
 from remit.metering.tables import (
@@ -52,20 +52,19 @@ class Partial:
 
 
 def dump_state(state: State) -> str:
-    return json.dumps(state, separators=(",", ":"))
+    return orjson.dumps(state).decode()
 
 
 def load_state(text: str) -> State:
-    return json.loads(text)
+    return orjson.loads(text)
 
 
 def event_value(aggregation: Aggregation, text: str | None) -> Value:
     """What ``fold`` receives for a stored value (validated when it was ingested)."""
     if aggregation.value_kind == "decimal":
         assert text is not None
-        parsed = values.parse_value(text)
-        assert not isinstance(parsed, values.ValueProblem), text
-        return parsed
+        # Checked by values.parse_value when ingested: plain decimal text, parsed exactly.
+        return Decimal(text)
     return text if aggregation.value_kind == "text" else None
 
 
@@ -213,23 +212,42 @@ def merge_partial(
         found.event_count += partial.event_count
 
 
+_ROLLUP_KEY = "meter_id, customer_id, grain_s, bucket_start"
+
+
 def _stored(conn: sa.Connection, account_id: str, keys: list[Key]) -> dict[Key, Partial]:
-    r = meter_rollups.c
+    """The stored rollups among ``keys``, by primary-key lookups, a chunk of keys per
+    statement. Driver SQL: SQLAlchemy's expanding tuple parameters cost more than the
+    lookups themselves."""
     found: dict[Key, Partial] = {}
     for start in range(0, len(keys), _KEY_CHUNK):
         chunk = keys[start : start + _KEY_CHUNK]
-        rows = conn.execute(
-            sa.select(
-                r.meter_id, r.customer_id, r.grain_s, r.bucket_start, r.state, r.event_count
-            ).where(
-                r.account_id == account_id,
-                sa.tuple_(r.meter_id, r.customer_id, r.grain_s, r.bucket_start).in_(chunk),
-            )
-        )
-        for row in rows:
-            key = (row.meter_id, row.customer_id, row.grain_s, row.bucket_start)
-            found[key] = Partial(load_state(row.state), row.event_count)
+        statement, params = _lookup(conn, account_id, chunk)
+        for row in conn.exec_driver_sql(statement, params):
+            found[(row[0], row[1], row[2], row[3])] = Partial(load_state(row[4]), row[5])
     return found
+
+
+def _lookup(conn: sa.Connection, account_id: str, keys: list[Key]) -> tuple[str, tuple[Any, ...]]:
+    flat = tuple(part for key in keys for part in key)
+    if conn.dialect.name == "postgresql":
+        # One index probe per key, whatever the statistics say: a hash join would read
+        # every rollup of the account (LIMIT 1 keeps the subquery from being flattened).
+        rows = ", ".join(["(%s, %s, %s::integer, %s::bigint)"] * len(keys))
+        statement = (
+            f"SELECT k.*, r.state, r.event_count FROM (VALUES {rows}) "
+            f"AS k({_ROLLUP_KEY}) CROSS JOIN LATERAL (SELECT state, event_count "
+            "FROM meter_rollups WHERE account_id = %s AND meter_id = k.meter_id "
+            "AND customer_id = k.customer_id AND grain_s = k.grain_s "
+            "AND bucket_start = k.bucket_start LIMIT 1) AS r"
+        )
+        return statement, (*flat, account_id)
+    rows = ", ".join(["(?, ?, ?, ?)"] * len(keys))
+    statement = (
+        f"SELECT {_ROLLUP_KEY}, state, event_count FROM meter_rollups "
+        f"WHERE account_id = ? AND ({_ROLLUP_KEY}) IN (VALUES {rows})"
+    )
+    return statement, (account_id, *flat)
 
 
 def merge_into_stored(
@@ -250,26 +268,21 @@ def merge_into_stored(
 
 
 def write(conn: sa.Connection, account_id: str, partials: Mapping[Key, Partial]) -> None:
+    """Upsert rollups with the driver's executemany (positional rows, no per-row dicts)."""
     if not partials:
         return
-    statement = sql.upsert(conn, meter_rollups)
-    statement = statement.on_conflict_do_update(
-        index_elements=["account_id", "meter_id", "customer_id", "grain_s", "bucket_start"],
-        set_={"state": statement.excluded.state, "event_count": statement.excluded.event_count},
+    mark = sql.mark(conn)
+    statement = (
+        f"INSERT INTO meter_rollups (account_id, {_ROLLUP_KEY}, state, event_count) "
+        f"VALUES ({', '.join([mark] * 7)}) "
+        f"ON CONFLICT (account_id, {_ROLLUP_KEY}) "
+        "DO UPDATE SET state = excluded.state, event_count = excluded.event_count"
     )
-    conn.execute(
+    conn.exec_driver_sql(
         statement,
         [
-            {
-                "account_id": account_id,
-                "meter_id": meter_id,
-                "customer_id": customer_id,
-                "grain_s": grain_s,
-                "bucket_start": bucket_start,
-                "state": dump_state(partial.state),
-                "event_count": partial.event_count,
-            }
-            for (meter_id, customer_id, grain_s, bucket_start), partial in partials.items()
+            (account_id, *key, dump_state(partial.state), partial.event_count)
+            for key, partial in partials.items()
         ],
     )
 

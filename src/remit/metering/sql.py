@@ -10,6 +10,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 METERING_LOCK_CLASS = 0x6D657465  # "mete"
 
 
+def mark(conn: sa.Connection) -> str:
+    """The driver's positional parameter marker, for driver-level SQL on the bulk paths."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 def upsert(conn: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can say ON CONFLICT, in the connection's dialect."""
     if conn.dialect.name == "postgresql":

@@ -1,21 +1,13 @@
-"""Meter event summaries: exact aggregates of one customer's usage over time windows.
+"""Meter event summaries: Stripe's list of a customer's usage on a meter, by window.
 
-An answer is rollups plus the raw tail. Rollups hold every event up to the account's
-watermark; events past it (the tail, small while the applier keeps up) are read from
-the raw log and folded on the fly; canceled events are in neither. Both parts come
-from ONE statement, so they share one snapshot even under PostgreSQL's READ
-COMMITTED: an applier committing meanwhile can neither hide an event nor count it
-twice. The answer is therefore exact at any moment, whether or not the applier ran.
-
-A window is read from the coarsest rollups that tile it (days inside, then hours,
-then minutes at the edges: ``buckets.cover``); seconds outside whole minutes (only
-``aggregate`` callers, e.g. billing periods, have those) come from the raw log.
+The values come from ``usage.aggregate`` (exact at any moment: rollups plus the raw
+tail). This module adds Stripe's rules: minute-aligned ranges (hour- or day-aligned when
+grouped), newest window first, windows without events left out, cursor pagination on
+deterministic summary ids.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -25,161 +17,14 @@ from remit.billing import customers
 from remit.context import CallContext
 from remit.metering import formulas
 from remit.metering.domain import values
-from remit.metering.domain.aggregations import Aggregation
-from remit.metering.domain.buckets import DAY_S, HOUR_S, MINUTE_S, aligned, ceil, cover, floor
-from remit.metering.rollups import Partial, canceled_clause, event_value, load_state
-from remit.metering.tables import meter_events, meter_rollup_watermarks, meter_rollups
+from remit.metering.domain.buckets import DAY_S, HOUR_S, MINUTE_S, aligned
+from remit.metering.usage import Window, aggregate
 from remit.primitives.errors import ResourceMissing, invalid_parameter
 from remit.primitives.ids import ALPHABET
 
 PREFIX = "mtrusg"
 GROUPING_S = {"hour": HOUR_S, "day": DAY_S}
 DEFAULT_LIMIT = 10
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    start_s: int
-    end_s: int
-    value: Decimal
-    event_count: int
-
-
-def aggregate(
-    conn: sa.Connection,
-    account_id: str,
-    meter_id: str,
-    customer_id: str,
-    aggregation: Aggregation,
-    start_s: int,
-    end_s: int,
-    window_s: int | None = None,
-    *,
-    limit: int | None = None,
-    newest_first: bool = True,
-) -> list[Window]:
-    """The non-empty windows of ``[start_s, end_s)``, newest first (or oldest first).
-
-    ``window_s`` None: one window, the whole range (any seconds). Otherwise windows are
-    the aligned buckets of that grain (hour or day) and the range must be aligned to it;
-    ``limit`` then bounds the rollup rows read to the windows that can be answered.
-    """
-    assert start_s <= end_s
-    if start_s == end_s:
-        return []
-    statement = _statement(
-        account_id, meter_id, customer_id, start_s, end_s, window_s, limit, newest_first
-    )
-    partials: dict[int, Partial] = {}
-    tail = []
-    for row in conn.execute(statement):
-        if row.tail:
-            tail.append(row)
-            continue
-        at = start_s if window_s is None else row.at
-        _merge(partials, at, Partial(load_state(row.state), row.event_count), aggregation)
-    for row in sorted(tail, key=lambda r: r.seq):
-        at = start_s if window_s is None else floor(row.at, window_s)
-        state = aggregation.fold(
-            aggregation.initial(), event_value(aggregation, row.value), row.at, row.seq,
-            row.payload,
-        )  # fmt: skip
-        _merge(partials, at, Partial(state, 1), aggregation)
-    starts = sorted(partials, reverse=newest_first)
-    if limit is not None:
-        starts = starts[:limit]
-    return [
-        Window(
-            at,
-            end_s if window_s is None else at + window_s,
-            aggregation.result(partials[at].state),
-            partials[at].event_count,
-        )
-        for at in starts
-    ]
-
-
-def _merge(partials: dict[int, Partial], at: int, part: Partial, aggregation: Aggregation) -> None:
-    found = partials.get(at)
-    if found is None:
-        partials[at] = part
-    else:
-        found.state = aggregation.merge(found.state, part.state)
-        found.event_count += part.event_count
-
-
-def _statement(
-    account_id: str,
-    meter_id: str,
-    customer_id: str,
-    start_s: int,
-    end_s: int,
-    window_s: int | None,
-    limit: int | None,
-    newest_first: bool,
-) -> sa.Executable:
-    """Rollup rows and raw tail rows of the range, as one UNION ALL (one snapshot)."""
-    r, e, w = meter_rollups.c, meter_events.c, meter_rollup_watermarks.c
-    if window_s is None:
-        # Whole minutes come from rollups; the seconds around them only from the raw log.
-        inner_start, inner_end = ceil(start_s, MINUTE_S), floor(end_s, MINUTE_S)
-        inner_end = max(inner_start, inner_end)
-        spans = cover(inner_start, inner_end)
-    else:
-        assert aligned(start_s, window_s) and aligned(end_s, window_s)
-        inner_start, inner_end = start_s, end_s
-        spans = cover(start_s, end_s, (window_s,))
-    watermark = sa.func.coalesce(
-        sa.select(w.applied_seq).where(w.account_id == account_id).scalar_subquery(), 0
-    )
-    tail = sa.select(
-        sa.literal_column("1").label("tail"),
-        e.timestamp.label("at"),
-        sa.cast(sa.null(), sa.Text).label("state"),
-        sa.cast(sa.null(), sa.BigInteger).label("event_count"),
-        e.seq,
-        e.value,
-        e.payload,
-    ).where(
-        e.account_id == account_id,
-        e.meter_id == meter_id,
-        e.customer_id == customer_id,
-        e.timestamp >= start_s,
-        e.timestamp < end_s,
-        sa.or_(e.seq > watermark, e.timestamp < inner_start, e.timestamp >= inner_end),
-        sa.not_(canceled_clause()),
-    )
-    if not spans:
-        return tail
-    rolled = sa.select(
-        sa.literal_column("0").label("tail"),
-        r.bucket_start.label("at"),
-        r.state,
-        r.event_count,
-        sa.cast(sa.null(), sa.BigInteger).label("seq"),
-        sa.cast(sa.null(), sa.String).label("value"),
-        sa.cast(sa.null(), sa.JSON).label("payload"),
-    ).where(
-        r.account_id == account_id,
-        r.meter_id == meter_id,
-        r.customer_id == customer_id,
-        sa.or_(
-            *(
-                sa.and_(
-                    r.grain_s == span.grain_s,
-                    r.bucket_start >= span.start_s,
-                    r.bucket_start < span.end_s,
-                )
-                for span in spans
-            )
-        ),
-    )
-    if limit is not None and window_s is not None:
-        # Only the newest (oldest) ``limit`` windows can be answered; tail windows merge in.
-        order = r.bucket_start.desc() if newest_first else r.bucket_start.asc()
-        limited = rolled.order_by(order).limit(limit).subquery()
-        rolled = sa.select(*limited.c)
-    return sa.union_all(tail, rolled)
 
 
 def summary_id(meter_id: str, customer_id: str, start_s: int, end_s: int) -> str:
