@@ -4,7 +4,7 @@ is a Stripe error naming the bracket path that was sent, and nothing is written.
 from __future__ import annotations
 
 import pytest
-from catalog_support import new_price, new_product, refused, unchanged
+from catalog_support import new_price, new_product, ok, refused, unchanged
 
 BAD_AMOUNTS = [
     # (sent, error code); none of these is a whole number of minor units.
@@ -173,3 +173,35 @@ def test_sparse_tier_indices_keep_their_order(api):
         },
     )
     assert [(t["up_to"], t["unit_amount"]) for t in price["tiers"]] == [(10, 5), (None, 3)]
+
+
+@pytest.mark.parametrize("height", ["99999999999999999999", "18446744073709551616", "1000000001"])
+def test_package_dimensions_beyond_a_plain_json_number_are_refused(api, store, height):
+    data = {
+        "name": "Crate",
+        "package_dimensions[height]": height,
+        "package_dimensions[length]": "1",
+        "package_dimensions[weight]": "1",
+        "package_dimensions[width]": "1",
+    }
+    with unchanged(store):
+        refused(api.post("/v1/products", data=data), "package_dimensions[height]")
+
+
+def test_the_largest_package_dimension_reads_back_exactly(api):
+    data = {
+        "name": "Crate",
+        "package_dimensions[height]": "1000000000",
+        "package_dimensions[length]": "999999999.99",
+        "package_dimensions[weight]": "0.01",
+        "package_dimensions[width]": "123456789.12",
+    }
+    product = ok(api.post("/v1/products", data=data))
+    # A fractional dimension is a JSON number (as on Stripe) with its two places intact.
+    assert product["package_dimensions"] == {
+        "height": 1000000000,
+        "length": 999999999.99,
+        "weight": 0.01,
+        "width": 123456789.12,
+    }
+    assert '"length": 999999999.99' in api.get(f"/v1/products/{product['id']}").text

@@ -51,13 +51,14 @@ class IndexedListOf(ListOf):
 class DecimalAmount(Field):
     """A non-negative decimal sent as a string (forms) or a JSON number, returned as Decimal.
 
-    Stripe's ``*_decimal`` params: at most 12 places and 10**20 (``places`` tightens the
-    places). The exponent form ``1E-7`` is accepted because the official SDKs encode a
+    Stripe's ``*_decimal`` params: at most 12 places and 10**20 (``places`` and ``maximum``
+    tighten those). The exponent form ``1E-7`` is accepted because the official SDKs encode a
     ``Decimal`` with ``str()``, which writes small values that way.
     """
 
     places: int = money.MAX_UNIT_DECIMALS
     positive: bool = False
+    maximum: Decimal = money.MAX_UNIT_AMOUNT_DECIMAL
 
     def coerce(self, value: Any, path: Path) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
@@ -72,6 +73,8 @@ class DecimalAmount(Field):
             raise _invalid(path, message)
         if self.positive and number == 0:
             raise _invalid(path, f"Invalid decimal: {number}. It must be greater than 0.")
+        if number > self.maximum:
+            raise _invalid(path, f"Invalid decimal: {number}. It must be at most {self.maximum}.")
         return number
 
 

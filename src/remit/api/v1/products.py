@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,7 +35,10 @@ from remit.catalog import products
 from remit.catalog.tables import products as products_table
 from remit.context import CallContext
 
-DIMENSION = DecimalAmount(places=2, positive=True)
+# Rendered as JSON numbers (floats when fractional): up to 10**9 with two places is at most
+# 11 significant digits, which a float's shortest repr keeps exactly; larger values would
+# lose digits or, as whole numbers past 64 bits, not serialize at all.
+DIMENSION = DecimalAmount(places=2, positive=True, maximum=Decimal(10**9))
 PACKAGE_DIMENSIONS = Obj(
     {key: DIMENSION for key in products.DIMENSIONS},
     required=products.DIMENSIONS,
