@@ -205,3 +205,68 @@ def test_the_largest_package_dimension_reads_back_exactly(api):
         "width": 123456789.12,
     }
     assert '"length": 999999999.99' in api.get(f"/v1/products/{product['id']}").text
+
+
+MIXED_OPTIONS = [
+    # Every currency of one price is priced the same way: fixed, or named by the customer.
+    (
+        {"unit_amount": "3", "currency_options[eur][custom_unit_amount][enabled]": "true"},
+        "currency_options[eur][custom_unit_amount]",
+        "parameter_invalid",
+    ),
+    (
+        {"custom_unit_amount[enabled]": "true", "currency_options[eur][unit_amount]": "5"},
+        "currency_options[eur][unit_amount]",
+        "parameter_invalid",
+    ),
+    (
+        {"custom_unit_amount[enabled]": "true", "currency_options[eur][tax_behavior]": "inclusive"},
+        "currency_options[eur][custom_unit_amount]",
+        "parameter_missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "param", "code"), MIXED_OPTIONS)
+def test_a_currency_option_prices_the_way_the_price_does(api, store, data, param, code):
+    product = new_product(api)["id"]
+    with unchanged(store):
+        refused(
+            api.post("/v1/prices", data={"product": product, "currency": "usd", **data}),
+            param,
+            code,
+        )
+
+
+def test_options_added_later_price_the_way_the_price_does(api, store):
+    fixed = new_price(api, unit_amount="3")
+    custom = new_price(api, **{"custom_unit_amount[enabled]": "true"})
+    with unchanged(store):
+        refused(
+            api.post(
+                f"/v1/prices/{fixed['id']}",
+                data={"currency_options[gbp][custom_unit_amount][enabled]": "true"},
+            ),
+            "currency_options[gbp][custom_unit_amount]",
+        )
+        refused(
+            api.post(
+                f"/v1/prices/{custom['id']}", data={"currency_options[gbp][unit_amount]": "5"}
+            ),
+            "currency_options[gbp][unit_amount]",
+        )
+    added = ok(
+        api.post(
+            f"/v1/prices/{custom['id']}",
+            data={
+                "currency_options[gbp][custom_unit_amount][enabled]": "true",
+                "currency_options[gbp][custom_unit_amount][minimum]": "100",
+                "expand[]": "currency_options",
+            },
+        )
+    )
+    assert added["currency_options"]["gbp"]["custom_unit_amount"] == {
+        "maximum": None,
+        "minimum": 100,
+        "preset": None,
+    }

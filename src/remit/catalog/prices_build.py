@@ -72,6 +72,7 @@ def build(
         transform=None if transform is None else TransformQuantity(**transform),
         config=config,
         recurring=recurring is not None,
+        custom="custom_unit_amount" in params,
         models=models,
     )
     own = option(shared, params["currency"], params, prefix)
@@ -111,6 +112,7 @@ class _Shared:
         transform: TransformQuantity | None,
         config: dict[str, Any],
         recurring: bool,
+        custom: bool,
         models: Mapping[str, PricingModel],
     ) -> None:
         self.scheme = scheme
@@ -118,6 +120,8 @@ class _Shared:
         self.transform = transform
         self.config = config
         self.recurring = recurring
+        # The customer names the amount (custom_unit_amount) in every currency, or in none.
+        self.custom = custom
         self.models = models
 
 
@@ -131,6 +135,7 @@ def option(shared: _Shared, currency: str, given: Mapping[str, Any], prefix: str
     if "unit_amount" in given:
         unit = Decimal(given["unit_amount"])
     tiers = tuple(_tier(entry) for entry in given.get("tiers") or ())
+    _check_same_kind(shared, given, prefix)
     custom = given.get("custom_unit_amount")
     if custom is not None:
         _check_custom(shared, custom, unit, tiers, prefix)
@@ -192,6 +197,36 @@ def _stored_tier(tier: Tier) -> dict[str, Any]:
 
 def _stored_custom(custom: Mapping[str, Any]) -> dict[str, Any]:
     return {key: custom.get(key) for key in ("maximum", "minimum", "preset")}
+
+
+def _check_same_kind(shared: _Shared, given: Mapping[str, Any], prefix: str) -> None:
+    """A currency option is priced as the price is: by a fixed amount, or by the customer.
+
+    Otherwise a price would be rateable in some of its currencies and not in others.
+    """
+    if "custom_unit_amount" in given and not shared.custom:
+        param = nest(prefix, "custom_unit_amount")
+        raise invalid_parameter(
+            param,
+            f"Invalid {param}: the price has a fixed amount in its own currency, so each of "
+            "its currency options has one too.",
+        )
+    if shared.custom and "custom_unit_amount" not in given:
+        sent = [key for key in ("unit_amount", "unit_amount_decimal", "tiers") if key in given]
+        if not sent:
+            param = nest(prefix, "custom_unit_amount")
+            raise InvalidRequestError(
+                f"Missing required param: {param}. The customer names the amount of this "
+                "price, in each of its currencies.",
+                code="parameter_missing",
+                param=param,
+            )
+        param = nest(prefix, sent[0])
+        raise invalid_parameter(
+            param,
+            f"Invalid {param}: the customer names the amount of this price "
+            "(custom_unit_amount), in each of its currencies.",
+        )
 
 
 def _check_custom(
@@ -276,6 +311,7 @@ def shared_of(price: Any, models: Mapping[str, PricingModel]) -> _Shared:
         transform=None if transform is None else TransformQuantity(**transform),
         config=dict(price.pricing_config or {}),
         recurring=price.type == "recurring",
+        custom=price.custom_unit_amount is not None,
         models=models,
     )
 
