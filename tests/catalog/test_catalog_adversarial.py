@@ -270,3 +270,15 @@ def test_options_added_later_price_the_way_the_price_does(api, store):
         "minimum": 100,
         "preset": None,
     }
+
+
+def test_an_update_refuses_a_blank_lookup_key_as_create_does(api, store):
+    price = new_price(api, unit_amount="1", lookup_key="gold")
+    with unchanged(store):
+        refused(
+            api.post(f"/v1/prices/{price['id']}", data={"lookup_key": "   "}),
+            "lookup_key",
+            "parameter_invalid_string_blank",
+        )
+    cleared = ok(api.post(f"/v1/prices/{price['id']}", data={"lookup_key": ""}))
+    assert cleared["lookup_key"] is None

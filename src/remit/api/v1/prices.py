@@ -125,7 +125,7 @@ UPDATE = Schema(
         "active": Bool(),
         "currency_options": HashOf(Currency(), CURRENCY_OPTION, max_items=200, nullable=True),
         "expand": Expand(),
-        "lookup_key": Str(max_length=200),
+        "lookup_key": Str(max_length=200, blank_ok=False, nullable=True),
         "metadata": Metadata(),
         "nickname": Str(max_length=5000),
         "tax_behavior": TAX_BEHAVIOR,
