@@ -17,6 +17,7 @@ from remit.cli.demo import run_demo
 from remit.cli.ledger import ledger_app
 from remit.cli.ledger_recognize import recognize
 from remit.cli.ledger_verify import verify as verify_ledger
+from remit.cli.meter import meter_app
 from remit.jobs.worker import Worker
 from remit.plugins.manager import job_handlers, make_manager
 from remit.primitives.clock import WallClock
@@ -29,6 +30,7 @@ app = typer.Typer(
 account_app = typer.Typer(help="Accounts and their secret keys.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(meter_app, name="meter")
 ledger_app.command("recognize")(recognize)
 ledger_app.command("verify")(verify_ledger)
 console = Console()

@@ -40,7 +40,9 @@ from remit.store.engine import Store
 
 DEFAULT_CHUNK_ROWS = 50_000
 MAX_CHUNK_ROWS = 500_000
-Progress = Callable[[int, int], None]  # (rows committed, rows read by this run)
+# Called with (rows committed, rows in the file): before the first chunk and after each.
+# A text file's row count is its line count, an estimate when values hold newlines.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +89,13 @@ def import_file(
     resumed_after, already_complete = checkpoint.rows_committed, checkpoint.status == "completed"
     run: list[import_store.Step] = []
     if not already_complete:
+        if progress is not None:
+            progress(resumed_after, facts.rows_estimate)
         for chunk in import_files.read_chunks(facts, chunk_rows, resumed_after):
             with store.write() as conn:
                 run.append(_import_chunk(conn, ctx, facts, checkpoint, chunk))
             if progress is not None:
-                progress(checkpoint.rows_committed, sum(s.rows_read for s in run))
+                progress(checkpoint.rows_committed, facts.rows_estimate)
         with store.write() as conn:
             import_store.complete(conn, ctx, checkpoint)
     return ImportSummary(
@@ -108,6 +112,7 @@ def _import_chunk(
 ) -> import_store.Step:  # fmt: skip
     """One transaction: the chunk's events, its errors and the checkpoint past them."""
     sql.lock_account(conn, ctx.account_id)
+    import_store.tune(conn)
     refused = _malformed(facts, checkpoint, chunk)
     read, accepted, duplicates = len(refused), 0, 0
     if len(chunk):

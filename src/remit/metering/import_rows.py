@@ -183,22 +183,22 @@ def _iso_seconds(texts: pa.Array, mask: pa.Array) -> pa.Array:
 
 def payload_json(payload: Payload, size: int) -> pa.Array:
     """Each row's payload as ``json.dumps`` writes it (keys in column order)."""
+    # Each present value becomes '"key": "value", ' and an absent one '': joined, less
+    # the last separator. (Arrow's join with null_handling="skip" drops all-null rows.)
     pieces, plain = [], pa.array(np.ones(size, dtype=bool))
     for key, values in payload:
-        pieces.append(pc.binary_join_element_wise(json.dumps(key) + ': "', values, '"', ""))
+        piece = pc.binary_join_element_wise(json.dumps(key) + ': "', values, '", ', "")
+        pieces.append(piece.fill_null(""))
         plain = pc.and_(plain, pc.match_substring_regex(values, _JSON_PLAIN).fill_null(True))
-    joined = pc.binary_join_element_wise(*pieces, ", ", null_handling="skip") if pieces else None
-    texts = (
-        pc.binary_join_element_wise("{", joined, "}", "") if joined is not None
-        else pa.array(["{}"] * size, pa.string())
-    )  # fmt: skip
+    joined = pc.binary_join_element_wise(*pieces, "") if pieces else pa.array([""] * size)
+    texts = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(joined, 0, -2), "}", "")
+    assert len(texts) == size
     if pc.all(plain).as_py():
         return texts
     escaped = np.flatnonzero(~np.asarray(plain))
-    rows = [dict_of(payload, int(index)) for index in escaped]
     replaced = texts.to_pylist()
-    for index, row in zip(escaped, rows, strict=True):
-        replaced[index] = json.dumps(row)
+    for index in escaped:
+        replaced[index] = json.dumps(dict_of(payload, int(index)))
     return pa.array(replaced, pa.string())
 
 
