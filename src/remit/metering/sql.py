@@ -31,7 +31,6 @@ def lock_account(conn: sa.Connection, account_id: str) -> None:
     SQLite has one writer at a time and its rowids follow commit order already.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(:cls, hashtext(:account_id))"),
-            {"cls": METERING_LOCK_CLASS, "account_id": account_id},
+        conn.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (METERING_LOCK_CLASS, account_id)
         )
