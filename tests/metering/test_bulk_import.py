@@ -51,6 +51,10 @@ def write_ndjson(path: Path, events: list[dict]) -> Path:
 
 @pytest.fixture
 def setup(api, store, account, tmp_path):
+    return make_setup(api, store, account, tmp_path)
+
+
+def make_setup(api, store, account, tmp_path):
     """A meter summing ``value`` and two customers; a context at the wall's now."""
     meter = make_meter(api, "api_calls")
     alice, bob = make_customer(api, email="a@example.com"), make_customer(api, email="b@x.com")

@@ -197,7 +197,11 @@ def _empty(names: list[str]) -> pa.Table:
 def _csv_header(path: Path) -> list[str]:
     try:
         reader = pacsv.open_csv(
-            path, read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 16)
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 16),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=lambda _row: "skip"
+            ),
         )
     except pa.ArrowInvalid as error:
         raise InvalidRequestError(f"The file is not CSV: {error}", param="file") from None
