@@ -157,26 +157,51 @@ def insert(
     include: Collection[str] = (),
 ) -> dict[str, Any]:
     """Write a row made by :func:`build`, taking its lookup key, and say so in an event."""
-    if row["lookup_key"] is not None:
-        _claim_lookup_key(conn, ctx, row["lookup_key"], row["id"], transfer_lookup_key)
-    _write(conn, prices.insert(), row)
+    _write(
+        conn, ctx, prices.insert().values(row), row["id"], row["lookup_key"], transfer_lookup_key
+    )
     ctx.touch(row["id"])
     obj = render(SimpleNamespace(**row))
     events.emit(conn, ctx, "price.created", obj)
     return render(SimpleNamespace(**row), include) if include else obj
 
 
-def _write(conn: sa.Connection, statement: sa.Executable, row: Any = None) -> None:
-    """Run a write that may take a lookup key; losing a race for it is the caller's error."""
-    try:
-        conn.execute(statement, row)
-    except sa.exc.IntegrityError as exc:
-        # Another transaction took the key between our check and this write.
-        if "lookup_key" not in str(exc.orig):
-            raise
-        raise invalid_parameter(
-            "lookup_key", "A price already uses that lookup key; retry to see which."
-        ) from exc
+# Each round lost to a concurrent claim means another claim committed, so a few rounds
+# settle any realistic race; the bound keeps a pathological one from spinning.
+MAX_CLAIM_ROUNDS = 16
+
+
+def _write(
+    conn: sa.Connection,
+    ctx: CallContext,
+    statement: sa.Executable,
+    price_id: str,
+    lookup_key: str | None,
+    transfer: bool,
+) -> None:
+    """Run the insert or update that gives ``price_id`` its ``lookup_key`` (None: no claim).
+
+    The unique index on (account, lookup_key) is the arbiter: a concurrent claim may take the
+    key between our check and our write (PostgreSQL runs both transactions at once). Our write
+    is then refused and undone to its savepoint, and the next round sees the new holder: a
+    transfer takes the key from it, anything else is told who holds it.
+    """
+    for _ in range(MAX_CLAIM_ROUNDS):
+        if lookup_key is not None:
+            _claim_lookup_key(conn, ctx, lookup_key, price_id, transfer)
+        savepoint = conn.begin_nested()
+        try:
+            conn.execute(statement)
+        except sa.exc.IntegrityError as exc:
+            savepoint.rollback()
+            if lookup_key is None or "lookup_key" not in str(exc.orig):
+                raise
+            continue
+        savepoint.commit()
+        return
+    raise invalid_parameter(
+        "lookup_key", "Other requests are claiming that lookup key at this moment; retry."
+    )
 
 
 _HOLDER = sa.select(prices).where(
@@ -189,7 +214,8 @@ def _claim_lookup_key(
     conn: sa.Connection, ctx: CallContext, lookup_key: str, price_id: str, transfer: bool
 ) -> None:
     """Free ``lookup_key`` for ``price_id``: moved off its holder when ``transfer``, else
-    refused. The unique index on (account, lookup_key) backs this under concurrency."""
+    refused. The move is conditional: a holder that lost the key to a concurrent transfer
+    meanwhile is left alone, and no event claims it lost the key twice."""
     holder = conn.execute(_HOLDER, {"account_id": ctx.account_id, "lookup_key": lookup_key})
     row = holder.first()
     if row is None or row.id == price_id:
@@ -200,7 +226,13 @@ def _claim_lookup_key(
             f"A price (`{row.id}`) already uses that lookup key. Pass "
             "transfer_lookup_key=true to move it to this price.",
         )
-    conn.execute(prices.update().where(prices.c.id == row.id).values(lookup_key=None))
+    moved = conn.execute(
+        prices.update()
+        .where(prices.c.id == row.id, prices.c.lookup_key == lookup_key)
+        .values(lookup_key=None)
+    )
+    if moved.rowcount != 1:
+        return
     ctx.touch(row.id)
     after = render(SimpleNamespace(**{**row._asdict(), "lookup_key": None}))
     events.emit(conn, ctx, "price.updated", after, previous_attributes={"lookup_key": lookup_key})
@@ -238,10 +270,9 @@ def update(
         changed["currency_options"] = render(row, INCLUDABLE)["currency_options"]
     if not changed:
         return render(row, include)
-    if values.get("lookup_key") and values["lookup_key"] != row.lookup_key:
-        transfer = params.get("transfer_lookup_key", False)
-        _claim_lookup_key(conn, ctx, values["lookup_key"], row.id, transfer)
-    _write(conn, prices.update().where(prices.c.id == row.id).values(**values))
+    claimed = values.get("lookup_key") if "lookup_key" in changed else None
+    statement = prices.update().where(prices.c.id == row.id).values(**values)
+    _write(conn, ctx, statement, row.id, claimed, params.get("transfer_lookup_key", False))
     events.emit(conn, ctx, "price.updated", after, previous_attributes=changed)
     return render(merged, include)
 
