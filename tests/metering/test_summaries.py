@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from metering_support import context, decimal_json, make_customer, make_meter
 
+from api.test_contract import assert_matches
 from remit.metering import rollups
 from remit.metering.ingest import EventInput, ingest
 from remit.primitives.clock import FixedClock
@@ -98,6 +99,12 @@ def test_daily_summaries(api, story):
             zip([NOW, D1, D2], [NOW + DAY, NOW, D1], expected, strict=True)
         ), formula
         assert listed["has_more"] is False
+    # The wire shape, read as plain JSON: a count is a JSON integer, as in the fixture.
+    params = {"customer": customer, "start_time": D2, "end_time": NOW + DAY}
+    url = f"/v1/billing/meters/{meters['count']['id']}/event_summaries"
+    count_today = api.get(url, params={**params, "value_grouping_window": "day"}).json()["data"][0]
+    assert_matches(count_today, "billing.meter_event_summary")
+    assert count_today["meter"] == meters["count"]["id"]
 
 
 @pytest.mark.parametrize("story", SCENARIOS, indirect=True)
