@@ -9,8 +9,12 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from remit.api.app import RemitApp
 from remit.catalog.tables import prices, products
 from remit.events.tables import events
+from remit.plugins.manager import make_manager
+from remit.primitives.clock import WallClock
+from remit.serving import ServerThread
 
 WATCHED = (products, prices, events)
 
@@ -62,3 +66,15 @@ def new_price(api: httpx.Client, product: str | None = None, **params: str) -> A
 
 def events_of(api: httpx.Client, event_type: str) -> list[dict[str, Any]]:
     return ok(api.get("/v1/events", params={"type": event_type, "limit": 100}))["data"]
+
+
+@contextmanager
+def client_with_plugins(store, account, plugins: frozenset[str]) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
+    """A client of a server that also loads the optional ``plugins`` (the session's does not)."""
+    app = RemitApp(store, make_manager(plugins), WallClock())
+    headers = {"Authorization": f"Bearer {account.secret_key}"}
+    with (
+        ServerThread(app) as running,
+        httpx.Client(base_url=running.url, headers=headers) as client,
+    ):
+        yield client

@@ -4,7 +4,7 @@ is a Stripe error naming the bracket path that was sent, and nothing is written.
 from __future__ import annotations
 
 import pytest
-from catalog_support import new_price, new_product, ok, refused, unchanged
+from catalog_support import client_with_plugins, new_price, new_product, ok, refused, unchanged
 
 BAD_AMOUNTS = [
     # (sent, error code); none of these is a whole number of minor units.
@@ -282,3 +282,32 @@ def test_an_update_refuses_a_blank_lookup_key_as_create_does(api, store):
         )
     cleared = ok(api.post(f"/v1/prices/{price['id']}", data={"lookup_key": ""}))
     assert cleared["lookup_key"] is None
+
+
+@pytest.fixture
+def matrix_api(store, account):
+    with client_with_plugins(store, account, frozenset({"matrix_pricing"})) as client:
+        yield client
+
+
+MATRIX = {
+    "billing_scheme": "matrix",
+    "pricing_config[dimensions][0]": "region",
+    "pricing_config[cells][0][match][region]": "eu",
+    "pricing_config[cells][0][unit_amount_decimal]": "12.5",
+}
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"currency_options[eur][tax_behavior]": "exclusive"},
+        {"currency_options[eur][unit_amount]": "5"},
+        {"currency_options[eur][custom_unit_amount][enabled]": "true"},
+    ],
+)
+def test_a_plugin_model_price_gains_no_currency_option_later(matrix_api, store, option):
+    # Its config's amounts are in its own currency: no other currency can be priced by it.
+    price = new_price(matrix_api, **MATRIX)
+    with unchanged(store):
+        refused(matrix_api.post(f"/v1/prices/{price['id']}", data=option), "currency_options")

@@ -307,6 +307,7 @@ def _added_options(ctx: CallContext, row: Any, given: Mapping[str, Any] | None) 
             "its amounts are immutable; archive it and create a new price instead.",
         )
     shared = prices_build.shared_of(row, pricing_models(ctx.pm))
+    prices_build.check_options_allowed(shared, "")
     options = dict(row.currency_options)
     for currency, spec in given.items():
         param = f"currency_options[{currency}]"

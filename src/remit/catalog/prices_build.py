@@ -76,7 +76,7 @@ def build(
         models=models,
     )
     own = option(shared, params["currency"], params, prefix)
-    options = _currency_options(shared, model, params, prefix)
+    options = _currency_options(shared, params, prefix)
     return {
         "id": new_id("price"),
         "account_id": ctx.account_id,
@@ -273,20 +273,25 @@ def _check_custom(
         )
 
 
-def _currency_options(
-    shared: _Shared, model: PricingModel, params: Mapping[str, Any], prefix: str
-) -> dict[str, Any]:
+def _currency_options(shared: _Shared, params: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     given: Mapping[str, Any] = params.get("currency_options") or {}
-    if given and shared.scheme not in BUILTIN_SCHEMES:
-        raise invalid_parameter(
-            nest(prefix, "currency_options"),
-            f"Invalid currency_options: a billing_scheme={model.name} price is priced by its "
-            "pricing_config in its own currency only.",
-        )
+    if given:
+        check_options_allowed(shared, prefix)
     return {
         currency: checked_option(shared, params["currency"], currency, spec, prefix)
         for currency, spec in given.items()
     }
+
+
+def check_options_allowed(shared: _Shared, prefix: str) -> None:
+    """Only the built-in models price other currencies: a plugin model's config holds
+    amounts in the price's own currency, which no other currency may reuse."""
+    if shared.scheme not in BUILTIN_SCHEMES:
+        raise invalid_parameter(
+            nest(prefix, "currency_options"),
+            f"Invalid currency_options: a billing_scheme={shared.scheme} price is priced by its "
+            "pricing_config in its own currency only.",
+        )
 
 
 def checked_option(
