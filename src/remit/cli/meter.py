@@ -103,7 +103,7 @@ def import_command(
         raise typer.Exit(1) from None
     finally:
         store.dispose()
-    console.print(summary_table(summary))
+    print_summary(summary)
 
 
 class ImportProgress:
@@ -136,16 +136,26 @@ class ImportProgress:
             self.progress.update(self.task, total=done, completed=done)
 
 
+def print_summary(summary: ImportSummary) -> None:
+    """The summary table, then what identifies the import and how this run went."""
+    facts = summary.facts
+    console.print(summary_table(summary))
+    lines = [f"import {summary.import_id}, sha256 {facts.fingerprint[:16]}"]
+    if summary.already_complete:
+        lines.append("already imported: nothing read (--restart reads it again)")
+    elif summary.resumed_after_row:
+        lines.append(f"resumed after row {summary.resumed_after_row:,}")
+    for line in lines:
+        console.print(line, style="dim", highlight=False)
+
+
 def summary_table(summary: ImportSummary) -> Table:
     facts, run, total = summary.facts, summary.run, summary.total
-    title = (
-        f"{facts.path.name} ({facts.format}, sha256 {facts.fingerprint[:12]}) {summary.import_id}"
-    )
-    table = Table("", "this run", "whole file", title=title, title_justify="left")
-    if summary.already_complete:
-        table.caption = "already imported: nothing read (--restart reads it again)"
-    elif summary.resumed_after_row:
-        table.caption = f"resumed after row {summary.resumed_after_row:,}"
+    table = Table(
+        "", "this run", "all runs", title=f"{facts.path.name} ({facts.format})",
+        title_justify="left",
+    )  # fmt: skip
+    table.columns[1].justify = table.columns[2].justify = "right"
     rows = [("rows read", run.rows_read, total.rows_read),
             ("accepted", run.accepted, total.accepted),
             ("duplicates", run.duplicates, total.duplicates),
