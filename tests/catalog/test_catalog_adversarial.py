@@ -311,3 +311,39 @@ def test_a_plugin_model_price_gains_no_currency_option_later(matrix_api, store, 
     price = new_price(matrix_api, **MATRIX)
     with unchanged(store):
         refused(matrix_api.post(f"/v1/prices/{price['id']}", data=option), "currency_options")
+
+
+def test_a_refused_price_leaves_no_product_from_its_product_data(api, store):
+    new_price(api, unit_amount="1", lookup_key="taken")
+    data = {
+        "currency": "usd",
+        "unit_amount": "2",
+        "lookup_key": "taken",
+        "product_data[name]": "Orphan",
+        "product_data[id]": "orphan",
+    }
+    with unchanged(store):
+        refused(api.post("/v1/prices", data=data), "lookup_key")
+    assert api.get("/v1/products/orphan").status_code == 404
+
+
+def test_a_deactivated_meter_cannot_be_attached_to_a_price(api, store):
+    # docs.stripe.com/api/billing/meter/deactivate: "You can't attach a deactivated meter to a
+    # price." Reactivated, it can be again.
+    body = {"display_name": "Calls", "event_name": "calls", "default_aggregation[formula]": "sum"}
+    meter = ok(api.post("/v1/billing/meters", data=body))["id"]
+    ok(api.post(f"/v1/billing/meters/{meter}/deactivate"))
+    metered = {
+        "unit_amount": "1",
+        "recurring[interval]": "month",
+        "recurring[usage_type]": "metered",
+        "recurring[meter]": meter,
+    }
+    product = new_product(api)["id"]
+    with unchanged(store):
+        refused(
+            api.post("/v1/prices", data={"product": product, "currency": "usd", **metered}),
+            "recurring[meter]",
+        )
+    ok(api.post(f"/v1/billing/meters/{meter}/reactivate"))
+    assert new_price(api, product, **metered)["recurring"]["meter"] == meter

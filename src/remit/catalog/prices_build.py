@@ -345,7 +345,13 @@ def _recurring(
                 code="parameter_missing",
                 param=meter_param,
             )
-        meters.load(conn, ctx.account_id, meter, param=meter_param)
+        if meters.load(conn, ctx.account_id, meter, param=meter_param).status != "active":
+            # As Stripe: a deactivated meter accepts no events, so it prices nothing.
+            raise invalid_parameter(
+                meter_param,
+                f"Invalid {meter_param}: the billing meter `{meter}` is deactivated; "
+                "reactivate it to attach it to a price.",
+            )
     elif meter is not None:
         raise invalid_parameter(
             meter_param,
