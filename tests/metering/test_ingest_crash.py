@@ -1,13 +1,12 @@
 """The server killed (SIGKILL) at random points while the v2 stream ingests.
 
-A real ``remit serve`` (its in-process worker, hence the rollup applier, dies too) on
-the session database. Client threads stream batches of uniquely tagged events; the
-server is killed after a seeded number of answers and restarted; clients re-send most
-unanswered batches and abandon the rest. Afterwards every event of an answered request
-is in the raw log exactly once; an unanswered one at most once, with its whole request
-or not at all; the drained rollups equal a fold of the raw log from scratch; summaries
-equal hand-computed totals. Some batches carry identifiers, others only an
-``Idempotency-Key``: both must count once when retried.
+A real ``remit serve`` (its worker, hence the rollup applier, dies too) on the session
+database. Client threads stream batches of uniquely tagged events; the server is killed
+after a seeded number of answers and restarted; clients re-send most unanswered batches
+and abandon the rest. Afterwards every event of an answered request is in the raw log
+exactly once; an unanswered one at most once, with its whole request or not at all; the
+drained rollups equal a fold of the raw log from scratch; summaries equal hand-computed
+totals. Batches carry identifiers, or only an ``Idempotency-Key``: both count once.
 """
 
 from __future__ import annotations
@@ -275,18 +274,20 @@ def wait_drained(store: Any, account_id: str) -> None:
 
 
 def run_lives(
-    database_url: str, port: int, log: Path, lives: Lives, clients: list[threading.Thread]
-) -> subprocess.Popen:
-    """KILLS server lives each ended by SIGKILL, then a last one left running."""
+    proc: subprocess.Popen, database_url: str, port: int, log: Path, lives: Lives,
+    clients: list[threading.Thread],
+) -> subprocess.Popen:  # fmt: skip
+    """KILLS server lives each ended by SIGKILL (the first is ``proc``, running), then a
+    last one left running and returned."""
     rng = random.Random(SEED)
-    base_url = f"http://{HOST}:{port}"
     for life in range(KILLS + 1):
-        proc = start_server(database_url, port, log)
-        try:
-            wait_ready(proc, base_url, log)
-        except BaseException:
-            kill(proc)
-            raise
+        if life > 0:
+            proc = start_server(database_url, port, log)
+            try:
+                wait_ready(proc, f"http://{HOST}:{port}", log)
+            except BaseException:
+                kill(proc)
+                raise
         final = life == KILLS
         lives.advance(final)
         if final:
@@ -360,20 +361,18 @@ def test_sigkill_during_stream_ingestion_loses_no_acknowledged_event_and_counts_
     log, port, now_s = tmp_path / "server.log", free_port(), int(time.time())
     base_url = f"http://{HOST}:{port}"
     lives, ledger = Lives(), Ledger()
+    window = ((now_s - 3 * DAY_S) // DAY_S * DAY_S, (now_s // DAY_S + 1) * DAY_S)
     proc = start_server(database_url, port, log)
     try:
         wait_ready(proc, base_url, log)
         meter_id, customers, token = setup_account(base_url, secret_key)
-    finally:
-        kill(proc)
-    clients = [Client(i, base_url, token, customers, now_s, lives, ledger) for i in range(CLIENTS)]
-    threads = [threading.Thread(target=c.run, daemon=True) for c in clients]
-    for thread in threads:
-        thread.start()
-    window = ((now_s - 3 * DAY_S) // DAY_S * DAY_S, (now_s // DAY_S + 1) * DAY_S)
-    proc = None
-    try:
-        proc = run_lives(database_url, port, log, lives, threads)
+        clients = [
+            Client(i, base_url, token, customers, now_s, lives, ledger) for i in range(CLIENTS)
+        ]
+        threads = [threading.Thread(target=c.run, daemon=True) for c in clients]
+        for thread in threads:
+            thread.start()
+        proc = run_lives(proc, database_url, port, log, lives, threads)
         for thread in threads:
             thread.join(timeout=ROUND_TIMEOUT_S)
         assert not any(t.is_alive() for t in threads), "a client never finished"
