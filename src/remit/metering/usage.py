@@ -15,6 +15,7 @@ from the raw log. No query rescans raw events beyond the tail and those edge sec
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -112,6 +113,15 @@ def _merge(partials: dict[int, Partial], at: int, part: Partial, aggregation: Ag
         found.event_count += part.event_count
 
 
+_w, _e = meter_rollup_watermarks.c, meter_events.c
+_MARKS = sa.select(
+    sa.select(_w.applied_seq).where(_w.account_id == sa.bindparam("account_id")).scalar_subquery(),
+    sa.select(sa.func.max(_e.seq))
+    .where(_e.account_id == sa.bindparam("account_id"))
+    .scalar_subquery(),
+)
+
+
 def _consistent_rows(conn: sa.Connection, query: _Query) -> list[Any]:
     """The rollup and raw rows of a query, read against one watermark.
 
@@ -122,79 +132,121 @@ def _consistent_rows(conn: sa.Connection, query: _Query) -> list[Any]:
     applier moved it in between, the read is repeated; if it keeps moving, the watermark
     becomes a subquery of the same statement (one snapshot, whatever the plan).
     """
-    w, e = meter_rollup_watermarks.c, meter_events.c
-    marks = sa.select(
-        sa.select(w.applied_seq).where(w.account_id == query.account_id).scalar_subquery(),
-        sa.select(sa.func.max(e.seq)).where(e.account_id == query.account_id).scalar_subquery(),
-    )
     for _ in range(MAX_READ_ATTEMPTS):
-        mark, head = (int(value or 0) for value in conn.execute(marks).one())
-        rows = conn.execute(_statement(query, mark, head - mark <= TAIL_SCAN_LIMIT)).all()
+        found = conn.execute(_MARKS, {"account_id": query.account_id}).one()
+        mark, head = (int(value or 0) for value in found)
+        shape, params = _plan(query, mark, head - mark <= TAIL_SCAN_LIMIT)
+        rows = conn.execute(_statement(shape), params).all()
         if next((int(r.at) for r in rows if r.kind == _MARK), 0) == mark:
             return [r for r in rows if r.kind != _MARK]
-    rows = conn.execute(_statement(query, None, False)).all()
-    return [r for r in rows if r.kind != _MARK]
+    shape, params = _plan(query, None, False)
+    return [r for r in conn.execute(_statement(shape), params).all() if r.kind != _MARK]
 
 
-def _statement(query: _Query, mark: int | None, by_seq: bool) -> sa.Executable:
-    """Raw rows, rollup rows and the watermark row as one UNION ALL: one snapshot.
-    Raw rows come first: their column types are the union's."""
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a query's statement looks like; its values are parameters. Statements are
+    built once per shape: building one costs more than running it."""
+
+    grains_s: tuple[int, ...]  # one rollup branch per span, of these grains
+    inner: bool  # whole minutes (or windows) that rollups answer
+    low_edge: bool  # seconds before them
+    high_edge: bool  # seconds after them
+    by_seq: bool  # the tail read by seq
+    mark_literal: bool  # the watermark as a literal (else a subquery)
+    limited: bool  # rollup rows ordered and limited
+    newest_first: bool
+
+
+def _plan(query: _Query, mark: int | None, by_seq: bool) -> tuple[_Shape, dict[str, Any]]:
     q = query
-    inner: tuple[int, int] | None = None  # what rollups can answer: whole minutes/windows
     spans: list[Span] = []
+    params: dict[str, Any] = {
+        "account_id": q.account_id, "meter_id": q.meter_id, "customer_id": q.customer_id,
+        "start": q.start_s, "end": q.end_s, "mark": mark, "limit": q.limit,
+    }  # fmt: skip
     if q.window_s is not None:
         assert aligned(q.start_s, q.window_s) and aligned(q.end_s, q.window_s)
-        inner, spans = (q.start_s, q.end_s), cover(q.start_s, q.end_s, (q.window_s,))
+        params.update(inner_start=q.start_s, inner_end=q.end_s)
+        spans = cover(q.start_s, q.end_s, (q.window_s,))
     elif ceil(q.start_s, MINUTE_S) < floor(q.end_s, MINUTE_S):
-        inner = (ceil(q.start_s, MINUTE_S), floor(q.end_s, MINUTE_S))
-        spans = cover(*inner)
+        params.update(inner_start=ceil(q.start_s, MINUTE_S), inner_end=floor(q.end_s, MINUTE_S))
+        spans = cover(params["inner_start"], params["inner_end"])
+    for n, span in enumerate(spans):
+        params[f"span{n}_start"], params[f"span{n}_end"] = span.start_s, span.end_s
+    inner = "inner_start" in params
+    shape = _Shape(
+        grains_s=tuple(span.grain_s for span in spans),
+        inner=inner,
+        low_edge=inner and q.start_s < params["inner_start"],
+        high_edge=inner and params["inner_end"] < q.end_s,
+        by_seq=by_seq,
+        mark_literal=mark is not None,
+        limited=q.limit is not None and q.window_s is not None,
+        newest_first=q.newest_first,
+    )
+    return shape, params
+
+
+@functools.lru_cache(maxsize=512)
+def _statement(shape: _Shape) -> sa.Executable:
+    """Raw rows, rollup rows and the watermark row as one UNION ALL: one snapshot.
+    Raw rows come first: their column types are the union's."""
     w = meter_rollup_watermarks.c
-    mark_row = _other(_MARK, w.applied_seq, meter_rollup_watermarks, w.account_id == q.account_id)
+    mark_row = _other(
+        _MARK, w.applied_seq, meter_rollup_watermarks, w.account_id == _p("account_id")
+    )
     return sa.union_all(
-        *_raw_branches(q, inner, _applied(q, mark), by_seq),
-        *(_rollup_branch(q, span) for span in spans),
+        *_raw_branches(shape),
+        *(_rollup_branch(shape, n, grain_s) for n, grain_s in enumerate(shape.grains_s)),
         mark_row,
     )
 
 
-def _applied(q: _Query, mark: int | None) -> sa.ColumnElement[Any]:
-    if mark is not None:
+def _p(name: str) -> sa.BindParameter[Any]:
+    return sa.bindparam(name)
+
+
+def _applied(shape: _Shape) -> sa.ColumnElement[Any]:
+    if shape.mark_literal:
         # A literal, not a parameter: the plan is made knowing how recent it is.
-        return sa.literal(mark, sa.BigInteger, literal_execute=True)
+        return sa.bindparam("mark", type_=sa.BigInteger, literal_execute=True)
     w = meter_rollup_watermarks.c
-    current = sa.select(w.applied_seq).where(w.account_id == q.account_id).scalar_subquery()
+    current = sa.select(w.applied_seq).where(w.account_id == _p("account_id")).scalar_subquery()
     return sa.func.coalesce(current, 0)
 
 
-def _raw_branches(
-    q: _Query, inner: tuple[int, int] | None, applied: sa.ColumnElement[Any], by_seq: bool
-) -> list[sa.Select[Any]]:
-    """Events past the watermark inside ``inner``, every event in the seconds around it."""
+def _raw_branches(shape: _Shape) -> list[sa.Select[Any]]:
+    """Events past the watermark inside the whole minutes, every event around them."""
     e = meter_events.c
-    if inner is None:
-        return [_raw(q, meter_events, e.timestamp >= q.start_s, e.timestamp < q.end_s)]
+    if not shape.inner:
+        return [_raw(meter_events, e.timestamp >= _p("start"), e.timestamp < _p("end"))]
     branches = []
-    if by_seq:
+    if shape.by_seq:
         # Materialized: the planner cannot push the customer's columns into it and pick
         # the (account, meter, customer, timestamp) index over the (account, seq) one.
         tail = (
             sa.select(meter_events)
-            .where(e.account_id == q.account_id, e.seq > applied)
+            .where(e.account_id == _p("account_id"), e.seq > _applied(shape))
             .cte("tail")
             .prefix_with("MATERIALIZED")
         )
-        branches.append(_raw(q, tail, tail.c.timestamp >= inner[0], tail.c.timestamp < inner[1]))
+        inside = (tail.c.timestamp >= _p("inner_start"), tail.c.timestamp < _p("inner_end"))
+        branches.append(_raw(tail, *inside))
     else:
-        when = (e.seq > applied, e.timestamp >= inner[0], e.timestamp < inner[1])
-        branches.append(_raw(q, meter_events, *when))
-    if q.start_s < inner[0]:
-        branches.append(_raw(q, meter_events, e.timestamp >= q.start_s, e.timestamp < inner[0]))
-    if inner[1] < q.end_s:
-        branches.append(_raw(q, meter_events, e.timestamp >= inner[1], e.timestamp < q.end_s))
+        past = e.seq > _applied(shape)
+        inside = (e.timestamp >= _p("inner_start"), e.timestamp < _p("inner_end"))
+        branches.append(_raw(meter_events, past, *inside))
+    if shape.low_edge:
+        branches.append(
+            _raw(meter_events, e.timestamp >= _p("start"), e.timestamp < _p("inner_start"))
+        )
+    if shape.high_edge:
+        branches.append(_raw(meter_events, e.timestamp >= _p("inner_end"), e.timestamp < _p("end")))
     return branches
 
 
-def _raw(q: _Query, source: Any, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+def _raw(source: Any, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     c = source.c
     return sa.select(
         sa.literal_column(str(_RAW)).label("kind"), c.timestamp.label("at"),
@@ -202,25 +254,25 @@ def _raw(q: _Query, source: Any, *where: sa.ColumnElement[bool]) -> sa.Select[An
         sa.cast(sa.null(), sa.BigInteger).label("event_count"),
         c.seq, c.value, c.payload,
     ).where(
-        c.account_id == q.account_id, c.meter_id == q.meter_id,
-        c.customer_id == q.customer_id, sa.not_(canceled_clause(source)), *where,
+        c.account_id == _p("account_id"), c.meter_id == _p("meter_id"),
+        c.customer_id == _p("customer_id"), sa.not_(canceled_clause(source)), *where,
     )  # fmt: skip
 
 
-def _rollup_branch(q: _Query, span: Span) -> sa.Select[Any]:
+def _rollup_branch(shape: _Shape, n: int, grain_s: int) -> sa.Select[Any]:
     r = meter_rollups.c
     rolled = _other(
         _ROLLUP, r.bucket_start, meter_rollups,
-        r.account_id == q.account_id, r.meter_id == q.meter_id,
-        r.customer_id == q.customer_id, r.grain_s == span.grain_s,
-        r.bucket_start >= span.start_s, r.bucket_start < span.end_s,
+        r.account_id == _p("account_id"), r.meter_id == _p("meter_id"),
+        r.customer_id == _p("customer_id"), r.grain_s == grain_s,
+        r.bucket_start >= _p(f"span{n}_start"), r.bucket_start < _p(f"span{n}_end"),
         state=r.state, event_count=r.event_count,
     )  # fmt: skip
-    if q.limit is None or q.window_s is None:
+    if not shape.limited:
         return rolled
     # Only the newest (oldest) ``limit`` windows can be answered; raw ones merge in.
-    order = r.bucket_start.desc() if q.newest_first else r.bucket_start.asc()
-    limited = rolled.order_by(order).limit(q.limit).subquery()
+    order = r.bucket_start.desc() if shape.newest_first else r.bucket_start.asc()
+    limited = rolled.order_by(order).limit(sa.bindparam("limit", type_=sa.Integer)).subquery()
     return sa.select(*limited.c)
 
 
