@@ -17,6 +17,38 @@ from remit.primitives.clock import WallClock
 from remit.serving import ServerThread
 
 WATCHED = (products, prices, events)
+MONTHLY = {"recurring[interval]": "month"}
+GRADUATED = {
+    "billing_scheme": "tiered",
+    "tiers_mode": "graduated",
+    "tiers[0][up_to]": "5",
+    "tiers[0][unit_amount]": "500",
+    "tiers[0][flat_amount]": "100",
+    "tiers[1][up_to]": "10",
+    "tiers[1][unit_amount_decimal]": "400.5",
+    "tiers[2][up_to]": "inf",
+    "tiers[2][unit_amount]": "300",
+    "tiers[2][flat_amount_decimal]": "50",
+}
+# Graduated, with a sub-cent tier and a flat fee: what the billing engine rates most.
+TIERED = {
+    "billing_scheme": "tiered",
+    "tiers_mode": "graduated",
+    "tiers[0][up_to]": "10",
+    "tiers[0][unit_amount]": "100",
+    "tiers[1][up_to]": "inf",
+    "tiers[1][unit_amount_decimal]": "0.000000000001",
+    "tiers[1][flat_amount]": "7",
+}
+# A price of the matrix plugin model (remit.contrib.matrix_pricing): one cell, a default.
+MATRIX = {
+    "billing_scheme": "matrix",
+    "pricing_config[dimensions][0]": "region",
+    "pricing_config[cells][0][match][region]": "eu",
+    "pricing_config[cells][0][unit_amount_decimal]": "12.5",
+    "pricing_config[default_unit_amount_decimal]": "20",
+    **MONTHLY,
+}
 
 
 def ok(response: httpx.Response) -> Any:

@@ -4,7 +4,15 @@ is a Stripe error naming the bracket path that was sent, and nothing is written.
 from __future__ import annotations
 
 import pytest
-from catalog_support import client_with_plugins, new_price, new_product, ok, refused, unchanged
+from catalog_support import (
+    MATRIX,
+    client_with_plugins,
+    new_price,
+    new_product,
+    ok,
+    refused,
+    unchanged,
+)
 
 BAD_AMOUNTS = [
     # (sent, error code); none of these is a whole number of minor units.
@@ -288,14 +296,6 @@ def test_an_update_refuses_a_blank_lookup_key_as_create_does(api, store):
 def matrix_api(store, account):
     with client_with_plugins(store, account, frozenset({"matrix_pricing"})) as client:
         yield client
-
-
-MATRIX = {
-    "billing_scheme": "matrix",
-    "pricing_config[dimensions][0]": "region",
-    "pricing_config[cells][0][match][region]": "eu",
-    "pricing_config[cells][0][unit_amount_decimal]": "12.5",
-}
 
 
 @pytest.mark.parametrize(

@@ -122,3 +122,22 @@ def test_concurrent_updates_claiming_one_key_leave_one_holder(api, server, accou
     assert [r.status_code for r in responses] == [200] * WORKERS, [r.text for r in responses]
     holders = ok(api.get("/v1/prices", params={"lookup_keys[]": "shared"}))["data"]
     assert len(holders) == 1 and holders[0]["id"] in ids
+
+
+def test_concurrent_claims_of_one_lookup_key_leave_one_holder(api, server, account):
+    product = new_price(api, unit_amount="1")["product"]
+    headers = {"Authorization": f"Bearer {account.secret_key}"}
+
+    def attempt(n: int) -> httpx.Response:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+            data = {"product": product, "currency": "usd", "unit_amount": str(n), "lookup_key": "k"}
+            return client.post("/v1/prices", data=data)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(attempt, range(8)))
+    assert sorted(r.status_code for r in responses) == [200] + [400] * 7
+    for response in responses:
+        if response.status_code == 400:
+            assert response.json()["error"]["param"] == "lookup_key"
+    listed = ok(api.get("/v1/prices?lookup_keys[]=k"))["data"]
+    assert [p["id"] for p in listed] == [r.json()["id"] for r in responses if r.status_code == 200]

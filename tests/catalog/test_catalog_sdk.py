@@ -50,19 +50,24 @@ def test_products_through_the_sdk(client):
     assert missing.value.code == "resource_missing"
 
 
-def test_prices_of_every_model_through_the_sdk(client):
+@pytest.fixture
+def price(client):  # type: ignore[no-untyped-def]
+    """Create a USD price of one product through the SDK."""
     product = client.v1.products.create(params={"name": "Compute"}).id
-    meter = client.v1.billing.meters.create(
-        params={
-            "display_name": "API calls",
-            "event_name": "api_calls",
-            "default_aggregation": {"formula": "sum"},
-        }
-    )
 
-    def price(**params):  # type: ignore[no-untyped-def]
+    def create(**params):  # type: ignore[no-untyped-def]
         return client.v1.prices.create(params={"product": product, "currency": "usd", **params})
 
+    return create
+
+
+TIERS = [
+    {"up_to": 100, "unit_amount_decimal": Decimal("0.5"), "flat_amount": 1000},
+    {"up_to": "inf", "unit_amount_decimal": Decimal("0.000000000001")},
+]
+
+
+def test_per_unit_and_tiered_prices_through_the_sdk(price):
     per_unit = price(unit_amount=1200, lookup_key="per_unit")
     assert (per_unit.unit_amount, per_unit.unit_amount_decimal) == (1200, Decimal(1200))
     assert per_unit.type == "one_time"
@@ -71,14 +76,10 @@ def test_prices_of_every_model_through_the_sdk(client):
     assert packaged.transform_quantity is not None
     assert (packaged.transform_quantity.divide_by, packaged.transform_quantity.round) == (10, "up")
 
-    tiers = [
-        {"up_to": 100, "unit_amount_decimal": Decimal("0.5"), "flat_amount": 1000},
-        {"up_to": "inf", "unit_amount_decimal": Decimal("0.000000000001")},
-    ]
     graduated = price(
         billing_scheme="tiered",
         tiers_mode="graduated",
-        tiers=tiers,
+        tiers=TIERS,
         recurring={"interval": "month"},
         expand=["tiers"],
     )
@@ -88,18 +89,20 @@ def test_prices_of_every_model_through_the_sdk(client):
     assert graduated.tiers[1].unit_amount_decimal == Decimal("0.000000000001")
     assert graduated.tiers[1].unit_amount is None
 
-    volume = price(billing_scheme="tiered", tiers_mode="volume", tiers=tiers)
+    volume = price(billing_scheme="tiered", tiers_mode="volume", tiers=TIERS)
     assert volume.tiers_mode == "volume"
 
     # Stripe refuses tiers with transform_quantity; remit rates them (transform first).
     tiered_transform = price(
         billing_scheme="tiered",
         tiers_mode="volume",
-        tiers=tiers,
+        tiers=TIERS,
         transform_quantity={"divide_by": 1000, "round": "down"},
     )
     assert tiered_transform.transform_quantity is not None
 
+
+def test_recurring_metered_and_multi_currency_prices_through_the_sdk(client, price):
     licensed = price(
         unit_amount=4900,
         recurring={"interval": "year", "interval_count": 1, "trial_period_days": 30},
@@ -109,6 +112,13 @@ def test_prices_of_every_model_through_the_sdk(client):
     assert (licensed.recurring.interval, licensed.recurring.usage_type) == ("year", "licensed")
     assert licensed.recurring.trial_period_days == 30
 
+    meter = client.v1.billing.meters.create(
+        params={
+            "display_name": "API calls",
+            "event_name": "api_calls",
+            "default_aggregation": {"formula": "sum"},
+        }
+    )
     metered = price(
         unit_amount_decimal=Decimal("0.000000000001"),
         recurring={"interval": "month", "usage_type": "metered", "meter": meter.id},
@@ -117,6 +127,8 @@ def test_prices_of_every_model_through_the_sdk(client):
     assert metered.recurring.meter == meter.id
     assert metered.unit_amount is None
     assert metered.unit_amount_decimal == Decimal("0.000000000001")
+    by_meter = client.v1.prices.list(params={"recurring": {"meter": meter.id}})
+    assert [p.id for p in by_meter.data] == [metered.id]
 
     twelve = price(unit_amount_decimal=Decimal("123456.789012345678"))
     assert twelve.unit_amount_decimal == Decimal("123456.789012345678")
@@ -135,36 +147,34 @@ def test_prices_of_every_model_through_the_sdk(client):
     assert multi.currency_options["jpy"].unit_amount_decimal == "150.25"
     assert multi.currency_options["usd"].unit_amount == 1000
 
-    # Every price is listed, newest first; filters narrow it.
+
+def test_prices_listed_moved_and_archived_through_the_sdk(client, price):
     made = [
-        per_unit,
-        packaged,
-        graduated,
-        volume,
-        tiered_transform,
-        licensed,
-        metered,
-        twelve,
-        multi,
+        price(unit_amount=1200, lookup_key="per_unit"),
+        price(billing_scheme="tiered", tiers_mode="volume", tiers=TIERS),
+        price(unit_amount=900, recurring={"interval": "week"}),
     ]
-    listed = client.v1.prices.list(params={"product": product, "limit": 100})
+    # Every price is listed, newest first.
+    listed = client.v1.prices.list(params={"product": made[0].product, "limit": 100})
     assert [p.id for p in listed.data] == [p.id for p in reversed(made)]
-    by_meter = client.v1.prices.list(params={"recurring": {"meter": meter.id}})
-    assert [p.id for p in by_meter.data] == [metered.id]
 
     # A lookup key moves to a new price atomically.
     replacement = price(unit_amount=1300, lookup_key="per_unit", transfer_lookup_key=True)
     by_key = client.v1.prices.list(params={"lookup_keys": ["per_unit"]})
     assert [p.id for p in by_key.data] == [replacement.id]
-    assert client.v1.prices.retrieve(per_unit.id).lookup_key is None
+    assert client.v1.prices.retrieve(made[0].id).lookup_key is None
 
-    archived = client.v1.prices.update(per_unit.id, params={"active": False, "nickname": "old"})
+    archived = client.v1.prices.update(made[0].id, params={"active": False, "nickname": "old"})
     assert (archived.active, archived.nickname, archived.unit_amount) == (False, "old", 1200)
     with pytest.raises(stripe.InvalidRequestError) as refused:
-        client.v1.prices.create(
-            params={"product": product, "currency": "usd", "unit_amount_decimal": Decimal("1E-13")}
-        )
+        price(unit_amount_decimal=Decimal("1E-13"))
     assert refused.value.param == "unit_amount_decimal"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        # A float is never money: 0.1 + 0.2 arrives with 17 places and is refused.
+        price(tiers_mode="volume", billing_scheme="tiered", tiers=[
+            {"up_to": "inf", "unit_amount_decimal": 0.1 + 0.2},
+        ])  # fmt: skip
+    assert refused.value.param == "tiers[0][unit_amount_decimal]"
 
 
 @pytest.fixture
