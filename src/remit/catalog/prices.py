@@ -267,7 +267,12 @@ def update(
     before, after = render(row), render(merged)
     changed = events.previous_attributes(before, after)
     if row.currency_options != merged.currency_options:
-        changed["currency_options"] = render(row, INCLUDABLE)["currency_options"]
+        # Includable, so absent from the event's object; its previous value is still a hash
+        # diff: the old values of what changed, None for a currency added.
+        options = [
+            {"currency_options": render(p, INCLUDABLE)["currency_options"]} for p in (row, merged)
+        ]
+        changed |= events.previous_attributes(*options)
     if not changed:
         return render(row, include)
     claimed = values.get("lookup_key") if "lookup_key" in changed else None
