@@ -33,13 +33,13 @@ import cProfile
 import io
 import os
 import pstats
-import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -192,7 +192,9 @@ def scratch_table(store: Store) -> sa.Table:
     """An empty table like the raw log: same columns, key, unique constraint, indexes."""
     scratch = meter_events.to_metadata(sa.MetaData(), name="bench_append")
     for index in scratch.indexes:
-        index.name = f"bench_{index.name or '_'.join(c.name for c in index.columns)}"
+        index.name = sa.sql.elements.quoted_name(
+            "bench_" + "_".join(column.name for column in index.columns), quote=None
+        )
     for constraint in scratch.constraints:
         constraint.name = None
     scratch.create(store.engine)
@@ -286,7 +288,7 @@ def import_run(
     if profiler:
         profiler.enable()
     summary = import_file(store, tenant.ctx, path, chunk_rows=chunk_rows)
-    if profiler:
+    if profiler and profile:
         profiler.disable()
         profiler.dump_stats(profile)
     assert summary.run.accepted == summary.run.rows_read, summary
@@ -310,24 +312,25 @@ def report(title: str, figures: list[Figure], floors: dict[str, Figure]) -> None
 
 
 def run_database(
-    kind: str, open_fresh: Callable[[str], object], template: Store, tenant: Tenant,
+    kind: str, open_fresh: Callable[[str], AbstractContextManager[Store]], template: Store,
+    tenant: Tenant,
     table: pa.Table, paths: dict[str, Path], args: argparse.Namespace, folder: Path,
 ) -> tuple[list[Figure], Figure]:  # fmt: skip
     rows = log_columns(table, tenant)
     floor_of = sqlite_floor if kind == "sqlite" else postgres_floor
-    with open_fresh("floor") as store:  # type: ignore[attr-defined]
+    with open_fresh("floor") as store:
         clone_rows(template, store)
         floor = floor_of(store, rows, args.chunk_rows)
     figures = [floor]
     for fmt, path in paths.items():
-        with open_fresh(fmt) as store:  # type: ignore[attr-defined]
+        with open_fresh(fmt) as store:
             clone_rows(template, store)
             profile = folder / f"{kind}-{fmt}.prof" if args.profile else None
             figures.append(import_run(store, tenant, path, args.chunk_rows, profile))
             if profile:
                 print_profile(profile, f"{kind} {fmt}")
     if args.ingest_events and kind == "sqlite":
-        with open_fresh("ingest") as store:  # type: ignore[attr-defined]
+        with open_fresh("ingest") as store:
             clone_rows(template, store)
             figures.append(ingest_path(store, tenant, table.slice(0, args.ingest_events)))
     return figures, floor
@@ -347,12 +350,8 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=50_000)
     parser.add_argument("--ingest-events", type=int, default=200_000,
                         help="rows sent through ingest() for scale (0: skip)")  # fmt: skip
-    parser.add_argument(
-        "--duckdb-indexed",
-        type=int,
-        default=0,
-        help="rows appended to an indexed DuckDB table too (slow; 0: skip)",
-    )
+    parser.add_argument("--duckdb-indexed", type=int, default=0,
+                        help="rows also appended to an indexed DuckDB table (slow)")  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="cProfile each import")
     parser.add_argument("--postgres", default=os.environ.get("REMIT_BENCH_DATABASE_URL"))
     args = parser.parse_args()
@@ -378,28 +377,15 @@ def main() -> None:
             if args.duckdb_indexed:
                 rows = log_columns(table, tenant).slice(0, args.duckdb_indexed)
                 extra.append(duckdb_floor(folder, rows, args.chunk_rows, True))
-
-            @contextmanager
-            def sqlite_db(name: str) -> Iterator[Store]:
-                with fresh_sqlite(folder, name) as store:
-                    yield store
-
-            figures, floor = run_database("sqlite", sqlite_db, template, tenant, table, paths,
-                                          args, folder)  # fmt: skip
+            figures, floor = run_database("sqlite", partial(fresh_sqlite, folder), template,
+                                          tenant, table, paths, args, folder)  # fmt: skip
             report("SQLite (synchronous=FULL)", [*figures, duck, *extra],
                    {"SQLite floor": floor, "DuckDB floor": duck})  # fmt: skip
             if args.postgres:
-
-                @contextmanager
-                def pg_db(name: str) -> Iterator[Store]:
-                    with fresh_postgres(args.postgres) as store:
-                        yield store
-
-                figures, floor = run_database("postgresql", pg_db, template, tenant, table,
-                                              paths, args, folder)  # fmt: skip
-                report("PostgreSQL", [*figures, duck],
-                       {"PG floor": floor, "DuckDB floor": duck})  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
+                fresh = partial(fresh_postgres, args.postgres)
+                figures, floor = run_database("postgresql", lambda _: fresh(), template, tenant,
+                                              table, paths, args, folder)  # fmt: skip
+                report("PostgreSQL", [*figures, duck], {"PG floor": floor, "DuckDB floor": duck})
     print(
         f"\ngoal: {GOAL_EVENTS_PER_S:,} events/s. Reproduce:\n  .venv/bin/python "
         f"benchmarks/meter_import.py --events {args.events} --customers {args.customers} "
