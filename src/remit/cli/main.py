@@ -18,7 +18,7 @@ from remit.cli.ledger import ledger_app
 from remit.cli.ledger_recognize import recognize
 from remit.cli.ledger_verify import verify as verify_ledger
 from remit.cli.meter import meter_app
-from remit.jobs.worker import Worker
+from remit.jobs.worker import Worker, background_tasks
 from remit.plugins.manager import job_handlers, make_manager
 from remit.primitives.clock import WallClock
 from remit.runtime import build_app, migrate_store, open_store
@@ -86,14 +86,15 @@ def serve(
 def _work(settings: Settings, stop: threading.Event) -> None:
     store = open_store(settings)
     pm = make_manager(settings.plugins_allowed)
-    Worker(store, job_handlers(pm), WallClock()).run_forever(stop)
+    Worker(store, job_handlers(pm), WallClock(), tasks=background_tasks(pm)).run_forever(stop)
 
 
 @app.command("worker")
 def worker_command(
     lease: int = typer.Option(60, min=1, help="seconds a claimed job stays ours"),
 ) -> None:
-    """Run the job worker (webhook delivery, test clock advances) until interrupted."""
+    """Run the job worker (webhook delivery, test clock advances, the usage rollup applier,
+    expired idempotency keys) until interrupted."""
     settings = Settings.from_env()
     store = open_store(settings)
     migrate_store(store)
@@ -102,7 +103,8 @@ def worker_command(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     console.print("worker running; Ctrl-C stops it", style="dim")
-    Worker(store, job_handlers(pm), WallClock(), lease_s=lease).run_forever(stop)
+    tasks = background_tasks(pm)
+    Worker(store, job_handlers(pm), WallClock(), lease_s=lease, tasks=tasks).run_forever(stop)
 
 
 @app.command()
