@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from remit.accounts.service import create_account
 from remit.accounts.tables import api_keys
 from remit.api.tables import request_log
+from remit.billing import customers
 from remit.cli.main import app
+from remit.context import CallContext
+from remit.metering import ingest, meters
+from remit.metering.ingest import EventInput
+from remit.metering.tables import meter_rollup_watermarks
+from remit.plugins.manager import make_manager
+from remit.primitives.clock import WallClock
+from remit.store import migrate
 from remit.store.engine import Store, make_engine
 
 runner = CliRunner()
@@ -46,3 +62,34 @@ def test_requests_shows_the_request_log(tmp_path, monkeypatch):
 
 def test_unknown_commands_fail():
     assert runner.invoke(app, ["conjure"]).exit_code != 0
+
+
+def test_the_worker_command_applies_pending_usage_to_rollups(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = Store(make_engine(url))
+    migrate.upgrade(store.engine)
+    pm = make_manager()
+    now = WallClock().now()
+    with store.write() as conn:
+        made = create_account(conn, "Acme", now)
+        ctx = CallContext(account=made.account, now=now, pm=pm)
+        customer = customers.create(conn, ctx, {})
+        meters.create(conn, ctx, {"display_name": "Calls", "event_name": "call",
+                                  "default_aggregation": {"formula": "sum"}})  # fmt: skip
+        payload = {"stripe_customer_id": customer["id"], "value": "2"}
+        ingest.ingest(conn, ctx, [EventInput("call", payload)] * 3, source="test")
+    env = {**os.environ, "REMIT_DATABASE_URL": url}
+    remit = Path(sys.executable).with_name("remit")
+    worker = subprocess.Popen([str(remit), "worker"], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        applied = None
+        while (applied or 0) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with store.read() as conn:
+                applied = conn.execute(sa.select(meter_rollup_watermarks.c.applied_seq)).scalar()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert applied is not None and applied >= 3
+    store.dispose()
