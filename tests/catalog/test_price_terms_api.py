@@ -141,3 +141,15 @@ def test_a_custom_amount_price_has_no_terms(api, store, account):
         row = prices.load(conn, account.account.id, price["id"])
     with pytest.raises(InvalidRequestError, match="custom_unit_amount"):
         prices.terms(row, "usd")
+
+
+def test_a_rendered_price_without_its_options_does_not_claim_fewer_currencies(api):
+    price = new_price(api, unit_amount="100", **{"currency_options[eur][unit_amount]": "90"})
+    # Without expand[]=currency_options the object cannot tell which currencies it offers.
+    with pytest.raises(ValueError, match="currency_options"):
+        prices.terms(price, "eur")
+    assert prices.terms(price, "usd").unit_amount == Decimal(100)
+    expanded = ok(api.get(f"/v1/prices/{price['id']}", params={"expand[]": "currency_options"}))
+    assert prices.terms(expanded, "eur").unit_amount == Decimal(90)
+    with pytest.raises(prices.CurrencyNotOffered):
+        prices.terms(expanded, "gbp")

@@ -36,7 +36,7 @@ def terms(price: Any, currency: str) -> PriceTerms:
     and ``currency_options`` included. Raises :class:`CurrencyNotOffered` for another
     currency, and ``InvalidRequestError`` for a price whose customer names the amount.
     """
-    view = _view(price)
+    view = _view(price, currency)
     code = currency.lower()
     option = view.own if code == view.currency else view.options.get(code)
     if option is None:
@@ -75,7 +75,7 @@ def _terms_tier(tier: Mapping[str, Any]) -> Tier:
     )
 
 
-def _view(price: Any) -> SimpleNamespace:
+def _view(price: Any, currency: str) -> SimpleNamespace:
     """The stored shape of a price, from a row or from a rendered object."""
     if not isinstance(price, Mapping):
         return SimpleNamespace(
@@ -89,6 +89,11 @@ def _view(price: Any) -> SimpleNamespace:
             options=dict(price.currency_options),
         )
     options = dict(price.get("currency_options") or {})
+    if "currency_options" not in price and currency.lower() != price["currency"]:
+        raise ValueError(
+            "render the price with currency_options included (expand[]=currency_options) "
+            "to read its terms in another currency"
+        )
     own = options.pop(price["currency"], None) or {
         "unit_amount_decimal": price["unit_amount_decimal"],
         "tiers": price.get("tiers"),
