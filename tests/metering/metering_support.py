@@ -79,19 +79,19 @@ def expected_rollups(
     folded from scratch from the raw log in seq order, one event at a time (no merges):
     the applier's reference."""
     with store.read() as conn:
-        formula_of = dict(
-            conn.execute(
-                sa.select(billing_meters.c.id, billing_meters.c.formula).where(
-                    billing_meters.c.account_id == account_id
-                )
-            ).all()
-        )
+        m = billing_meters.c
+        aggregation_of = {
+            row.id: formulas.for_meter(pm, row.formula, row.event_time_window)
+            for row in conn.execute(
+                sa.select(m.id, m.formula, m.event_time_window).where(m.account_id == account_id)
+            )
+        }
     skip = canceled(store, account_id)
     found: dict[tuple, list[Any]] = {}
     for row in raw_log(store, account_id):
         if row.identifier in skip or (max_seq is not None and row.seq > max_seq):
             continue
-        aggregation = formulas.require(pm, formula_of[row.meter_id])
+        aggregation = aggregation_of[row.meter_id]
         value = event_value(aggregation, row.value)
         for grain_s in GRAINS_S:
             key = (row.meter_id, row.customer_id, grain_s, floor(row.timestamp, grain_s))

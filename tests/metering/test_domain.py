@@ -10,11 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from remit.contrib.usage_aggregations import Max, UniqueCount
-from remit.metering.domain.aggregations import BUILTINS, Count, Last, Sum
+from remit.metering.domain.aggregations import BUILTINS, Count, Last, PreAggregated, Sum
 from remit.metering.domain.buckets import DAY_S, HOUR_S, MINUTE_S, Span, cover
 from remit.metering.domain.values import ValueProblem, decimal_text, parse_value
 
-ALL = (*BUILTINS, Max(), UniqueCount())
+FORMULAS = (*BUILTINS, Max(), UniqueCount())
+# Every formula, and every formula over events pre-aggregated in windows of 10 seconds.
+ALL = (*FORMULAS, *(PreAggregated(aggregation, 10) for aggregation in FORMULAS))
 
 
 @pytest.mark.parametrize(

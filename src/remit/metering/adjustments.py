@@ -81,6 +81,6 @@ def cancel(
         meter = meters.load(conn, ctx.account_id, event.meter_id)
         rollups.recompute_around(
             conn, ctx.account_id, event.meter_id, event.customer_id, event.timestamp,
-            formulas.require(ctx.pm, meter.formula), watermark,
+            formulas.for_meter(ctx.pm, meter.formula, meter.event_time_window), watermark,
         )  # fmt: skip
     return render(event_name, identifier)

@@ -6,7 +6,8 @@ import threading
 import weakref
 from typing import TYPE_CHECKING
 
-from remit.metering.domain.aggregations import BUILTINS, Aggregation, registry
+from remit.metering.domain.aggregations import BUILTINS, Aggregation, PreAggregated, registry
+from remit.metering.domain.buckets import WINDOWS_S
 from remit.primitives.errors import InvalidRequestError
 
 if TYPE_CHECKING:
@@ -41,3 +42,13 @@ def require(pm: pluggy.PluginManager | None, formula: str) -> Aggregation:
             "not loaded (see REMIT_PLUGINS)."
         )
     return found
+
+
+def for_meter(
+    pm: pluggy.PluginManager | None, formula: str, event_time_window: str | None
+) -> Aggregation:
+    """How a meter's events aggregate: its formula, over the last event of each window
+    when its events are pre-aggregated (``event_time_window``)."""
+    aggregation = require(pm, formula)
+    window_s = WINDOWS_S.get(event_time_window or "")
+    return aggregation if window_s is None else PreAggregated(aggregation, window_s)

@@ -45,7 +45,7 @@ from remit.metering.domain.attribution import (
     classify,
     customer_key_of,
 )
-from remit.metering.domain.buckets import DAY_S, HOUR_S
+from remit.metering.domain.buckets import WINDOWS_S
 from remit.metering.tables import billing_meters
 from remit.primitives.ids import new_id, register_prefix
 
@@ -53,7 +53,6 @@ MAX_BATCH_EVENTS = 10_000
 MAX_NAME_CHARS = 100  # event_name and identifier, as on Stripe
 IDENTIFIER_PREFIX = "mevt"
 register_prefix(IDENTIFIER_PREFIX)
-WINDOW_S = {"hour": HOUR_S, "day": DAY_S}
 Status = Literal["accepted", "duplicate", "error"]
 
 
@@ -183,7 +182,7 @@ def meter_rules(
             customer_key=row.customer_payload_key,
             value_key=row.value_payload_key,
             value_kind=None if aggregation is None else aggregation.value_kind,
-            event_time_window_s=WINDOW_S.get(row.event_time_window or ""),
+            event_time_window_s=WINDOWS_S.get(row.event_time_window or ""),
         )
     return rules
 

@@ -5,6 +5,10 @@ enforces it too). Its formula, mappings and time window are fixed at creation, a
 Stripe: events already recorded were validated against them. Deactivating a meter
 stops it from accepting events (they are recorded as ``archived_meter`` errors) and
 frees its event name; reactivating takes the name back.
+
+A meter with an ``event_time_window`` takes events pre-aggregated per hour or day:
+each is stamped with its window's start, and only the last one received for a window
+counts (``domain.aggregations.PreAggregated``), as Stripe documents.
 """
 
 from __future__ import annotations

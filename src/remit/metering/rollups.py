@@ -167,9 +167,11 @@ def meter_aggregations(
 ) -> dict[str, Aggregation]:
     m = billing_meters.c
     found = conn.execute(
-        sa.select(m.id, m.formula).where(m.account_id == account_id, m.id.in_(list(meter_ids)))
+        sa.select(m.id, m.formula, m.event_time_window).where(
+            m.account_id == account_id, m.id.in_(list(meter_ids))
+        )
     ).all()
-    return {row.id: formulas.require(pm, row.formula) for row in found}
+    return {row.id: formulas.for_meter(pm, row.formula, row.event_time_window) for row in found}
 
 
 def fold_minutes(

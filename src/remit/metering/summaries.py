@@ -17,13 +17,12 @@ from remit.billing import customers
 from remit.context import CallContext
 from remit.metering import formulas
 from remit.metering.domain import values
-from remit.metering.domain.buckets import DAY_S, HOUR_S, MINUTE_S, aligned
+from remit.metering.domain.buckets import DAY_S, HOUR_S, MINUTE_S, WINDOWS_S, aligned
 from remit.metering.usage import Window, aggregate
 from remit.primitives.errors import ResourceMissing, invalid_parameter
 from remit.primitives.ids import ALPHABET
 
 PREFIX = "mtrusg"
-GROUPING_S = {"hour": HOUR_S, "day": DAY_S}
 DEFAULT_LIMIT = 10
 
 
@@ -86,10 +85,10 @@ def _check_window(meter: Any, params: dict[str, Any]) -> int | None:
             f"The meter {meter.id} aggregates events per day (event_time_window=day); "
             "its summaries cannot be grouped by hour.",
         )
-    if meter.event_time_window in GROUPING_S:
+    if meter.event_time_window in WINDOWS_S:
         window = meter.event_time_window
-        _check_alignment(params, GROUPING_S[window], f"{window} (the meter's event_time_window)")
-    return GROUPING_S.get(grouping or "")
+        _check_alignment(params, WINDOWS_S[window], f"{window} (the meter's event_time_window)")
+    return WINDOWS_S.get(grouping or "")
 
 
 def _cursor(meter: Any, customer_id: str, params: dict[str, Any], key: str) -> tuple[int, int]:
@@ -107,7 +106,7 @@ def list_summaries(
     left out; without ``value_grouping_window`` at most one summary, the whole range."""
     customer = customers.load(conn, ctx.account_id, params["customer"], param="customer")
     window_s = _check_window(meter, params)
-    aggregation = formulas.require(ctx.pm, meter.formula)
+    aggregation = formulas.for_meter(ctx.pm, meter.formula, meter.event_time_window)
     limit = params.get("limit", DEFAULT_LIMIT)
     start, end, newest_first = params["start_time"], params["end_time"], True
     if "starting_after" in params:

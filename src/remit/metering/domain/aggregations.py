@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from remit.metering.domain import values
+from remit.metering.domain.buckets import floor
 
 ValueKind = Literal["decimal", "text", "none"]
 Value = Decimal | str | None
@@ -117,6 +118,54 @@ class Last:
 
 
 BUILTINS: tuple[Aggregation, ...] = (Sum(), Count(), Last())
+
+
+@dataclass(frozen=True)
+class PreAggregated:
+    """A meter of events pre-aggregated per hour or day (its ``event_time_window``): as
+    on Stripe, only the last event received for a window counts, a newer one replacing
+    it; the meter's formula then aggregates those windows' values.
+
+    State: ``[[window_start_s, seq, value], ...]`` in window order, the last-received
+    event of each window with its value as JSON (decimal text, text or null). A day
+    bucket of an hourly meter holds at most 24 of them.
+    """
+
+    inner: Aggregation
+    window_s: int
+
+    @property
+    def formula(self) -> str:
+        return self.inner.formula
+
+    @property
+    def value_kind(self) -> ValueKind:
+        return self.inner.value_kind
+
+    def initial(self) -> State:
+        return []
+
+    def fold(
+        self, state: State, value: Value, timestamp_s: int, seq: int, payload: Mapping[str, str]
+    ) -> State:
+        text = values.decimal_text(value) if isinstance(value, Decimal) else value
+        return self.merge(state, [[floor(timestamp_s, self.window_s), seq, text]])
+
+    def merge(self, a: State, b: State) -> State:
+        latest: dict[int, list[Any]] = {}
+        for entry in (*a, *b):
+            found = latest.get(entry[0])
+            if found is None or entry[1] > found[1]:
+                latest[entry[0]] = entry
+        return [latest[start_s] for start_s in sorted(latest)]
+
+    def result(self, state: State) -> Decimal:
+        decimal = self.inner.value_kind == "decimal"
+        folded = self.inner.initial()
+        for start_s, seq, text in state:
+            value = Decimal(text) if decimal else text
+            folded = self.inner.fold(folded, value, start_s, seq, {})
+        return self.inner.result(folded)
 
 
 def registry(groups: Iterable[Iterable[Aggregation]]) -> dict[str, Aggregation]:

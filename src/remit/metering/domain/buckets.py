@@ -11,6 +11,8 @@ from dataclasses import dataclass
 MINUTE_S, HOUR_S, DAY_S = 60, 3600, 86400
 GRAINS_S = (MINUTE_S, HOUR_S, DAY_S)
 COARSEST_FIRST = (DAY_S, HOUR_S, MINUTE_S)
+# A meter's ``event_time_window`` and a summary's ``value_grouping_window``, in seconds.
+WINDOWS_S = {"hour": HOUR_S, "day": DAY_S}
 
 
 def floor(timestamp_s: int, grain_s: int) -> int:
