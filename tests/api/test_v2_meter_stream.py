@@ -153,6 +153,19 @@ def test_a_retried_request_counts_its_unnamed_events_once(
     assert len(_raw(store, account.account.id)) == 6
 
 
+def test_a_key_reused_for_other_events_does_not_swallow_them(
+    api, server, store, account, meter, customer
+):
+    """Only a retry (the same events) is a duplicate: other events sent under a reused
+    Idempotency-Key count, rather than vanish as duplicates of the first request's."""
+    token = _session(api)["authentication_token"]
+    for value in ("2", "3", "2"):
+        event = {"event_name": "api_call", "payload": {
+            "stripe_customer_id": customer["id"], "value": value}}  # fmt: skip
+        assert _stream(server, token, [event], **{"Idempotency-Key": "reused"}).status_code == 200
+    assert sorted(value for _, value in _raw(store, account.account.id)) == ["2", "3"]
+
+
 def test_the_stream_takes_session_tokens_only_and_sessions_take_secret_keys(
     api, server, account, meter
 ):

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from remit.api.params import Field, ListOf, Path, Schema
@@ -77,15 +78,25 @@ def _event_input(index: int, event: Any, idempotency_key: str | None) -> EventIn
     if problem is not None:
         return _problem(index, shown_name, shown_id, payload or {}, "invalid_event", problem)
     timestamp_s, bad_time = _timestamp(event.get("timestamp"))
-    if identifier is None and idempotency_key is not None:
-        # A retried request (same Idempotency-Key) names its events the same way, so the
-        # identifier dedup makes the retry count once without storing any answer.
-        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
-        identifier = f"gen_{digest}_{index}"
     assert payload is not None and isinstance(name, str), "checked above"
+    if identifier is None and idempotency_key is not None:
+        identifier = _retry_identifier(idempotency_key, index, name, payload, timestamp_s)
     if bad_time is not None:
         return _problem(index, name, identifier, payload, "invalid_timestamp", bad_time)
     return EventInput(name, payload, identifier, timestamp_s)
+
+
+def _retry_identifier(
+    idempotency_key: str, index: int, name: str, payload: dict[str, str], timestamp_s: int | None
+) -> str:
+    """The identifier of an unnamed event: a retried request (same Idempotency-Key, same
+    events) names its events the same way, so the identifier dedup makes the retry count
+    once without storing any answer. The event is part of the name: other events sent
+    under a reused key are not duplicates and must not vanish as such."""
+    sent = orjson.dumps(
+        [idempotency_key, index, name, payload, timestamp_s], option=orjson.OPT_SORT_KEYS
+    )
+    return f"gen_{hashlib.sha256(sent).hexdigest()[:32]}_{index}"
 
 
 def _problem(
