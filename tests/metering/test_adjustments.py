@@ -3,16 +3,20 @@ applier had folded it, leaves the raw log alone, and follows Stripe's rules."""
 
 from __future__ import annotations
 
+import random
+import threading
 import time
 from decimal import Decimal
 
 import pytest
 from metering_support import (
+    canceled,
     context,
     decimal_json,
     expected_rollups,
     make_customer,
     make_meter,
+    new_tenant,
     raw_log,
     stored_rollups,
 )
@@ -120,3 +124,41 @@ def test_only_events_received_in_the_last_24_hours_can_be_canceled(api, store, a
     in_time = context(store, account.account.id, NOW + 24 * HOUR)
     with store.write() as conn:
         assert adjustments.cancel(conn, in_time, "calls", "c0")["status"] == "complete"
+
+
+def test_cancels_racing_the_applier_leave_rollups_exact(store):
+    ctx, meter_ids, customer_ids = new_tenant(store, NOW, None, ("sum", "count", "last"))
+    rng = random.Random(23)
+    events = [
+        EventInput(
+            rng.choice(list(meter_ids)),
+            {"stripe_customer_id": rng.choice(customer_ids), "value": str(rng.randrange(100))},
+            f"r{i}",
+            NOW - rng.randrange(2 * HOUR),
+        )
+        for i in range(300)
+    ]
+    with store.write() as conn:
+        ingest(conn, ctx, events, source="test")
+    stop, failures = threading.Event(), []
+
+    def applier():
+        try:
+            while not stop.is_set():
+                rollups.apply_pending(store, FixedClock(NOW), None, 5)
+        except BaseException as exc:  # surfaced below
+            failures.append(exc)
+
+    thread = threading.Thread(target=applier)
+    thread.start()
+    try:
+        for event in events[::3]:
+            with store.write() as conn:
+                adjustments.cancel(conn, ctx, event.event_name, event.identifier or "")
+    finally:
+        stop.set()
+        thread.join()
+    assert failures == []
+    _apply(store)
+    assert canceled(store, ctx.account_id) == {e.identifier for e in events[::3]}
+    assert stored_rollups(store, ctx.account_id) == expected_rollups(store, ctx.account_id)
