@@ -238,3 +238,52 @@ def test_a_meter_of_daily_pre_aggregated_events_answers_by_day_only(api, store, 
     assert by_hour.status_code == 400
     assert by_hour.json()["error"]["param"] == "value_grouping_window"
     assert api.get(url, params={**window, "end_time": NOW - HOUR}).status_code == 400
+
+
+def test_hourly_summaries_over_35_days_page_through_every_window(api, store, account):
+    """840 hourly windows, the older half in rollups and the newer in the raw tail (the
+    page at their seam holds both), paged by 100 and by 1, forwards and back."""
+    meter = make_meter(api, "calls")
+    customer = make_customer(api)
+    ctx = context(store, account.account.id, NOW)
+    hours = [NOW - (n + 1) * HOUR for n in range(35 * 24)]  # newest first
+    events = [
+        EventInput(
+            "calls", {"stripe_customer_id": customer, "value": str(n % 7)}, f"h{n}", t + n % 60
+        )
+        for n, t in enumerate(reversed(hours))
+    ]
+    with store.write() as conn:
+        ingest(conn, ctx, events[:420], source="test")
+    while rollups.apply_pending(store, FixedClock(NOW), None):
+        pass
+    with store.write() as conn:
+        ingest(conn, ctx, events[420:], source="test")
+    expected = [(t, Decimal((len(hours) - 1 - n) % 7)) for n, t in enumerate(hours)]
+    window = {"value_grouping_window": "hour"}
+    start = NOW - 35 * DAY
+    listed, cursor, pages = [], {}, 0
+    while True:
+        page = _summaries(api, meter, customer, start, NOW, limit=100, **cursor, **window)
+        listed += page["data"]
+        pages += 1
+        if not page["has_more"]:
+            break
+        cursor = {"starting_after": page["data"][-1]["id"]}
+    assert pages == 9
+    assert [(s["start_time"], s["aggregated_value"]) for s in listed] == expected
+    one = _summaries(api, meter, customer, start, NOW, limit=1, **window)
+    second = _summaries(
+        api, meter, customer, start, NOW, limit=1, starting_after=one["data"][0]["id"], **window
+    )
+    assert [s["start_time"] for s in one["data"] + second["data"]] == hours[:2]
+    assert one["has_more"] and second["has_more"]
+    back = _summaries(
+        api, meter, customer, start, NOW, limit=1, ending_before=second["data"][0]["id"], **window
+    )
+    assert back["data"][0]["id"] == one["data"][0]["id"] and not back["has_more"]
+    oldest = _summaries(
+        api, meter, customer, start, NOW, limit=100, ending_before=listed[-100]["id"], **window
+    )
+    assert [s["id"] for s in oldest["data"]] == [s["id"] for s in listed[-200:-100]]
+    assert oldest["has_more"]
