@@ -128,6 +128,36 @@ def test_bad_events_are_recorded_as_errors_and_never_block_good_ones(
     assert {"invalid_timestamp", "invalid_event", "meter_event_customer_not_found"} <= set(codes)
 
 
+def test_nul_characters_make_an_event_invalid_not_the_request(
+    api, server, store, account, meter, customer
+):
+    """PostgreSQL text cannot hold NUL: such an event is refused (and recorded, NUL
+    replaced) while its batch-mates count, on either database."""
+    token = _session(api)["authentication_token"]
+    payload = {"stripe_customer_id": customer["id"], "value": "1"}
+    events = [
+        {"event_name": "api_call", "identifier": "good", "payload": payload},
+        {"event_name": "api_call", "identifier": "nul\x00id", "payload": payload},
+        {"event_name": "api_\x00call", "identifier": "nul-name", "payload": payload},
+        {
+            "event_name": "api_call",
+            "identifier": "nul-value",
+            "payload": {**payload, "value": "1\x00"},
+        },
+        {"event_name": "api_call", "identifier": "nul-key", "payload": {**payload, "k\x00": "v"}},
+    ]
+    response = _stream(server, token, events)
+    assert response.status_code == 200, response.text
+    assert _raw(store, account.account.id) == [("good", "1")]
+    with store.read() as conn:
+        t = meter_event_errors.c
+        recorded = dict(conn.execute(sa.select(t.identifier, t.code)).all())
+    assert recorded == {
+        "nul\ufffdid": "invalid_event", "nul-name": "invalid_event",
+        "nul-value": "invalid_event", "nul-key": "invalid_event",
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("events", [[], "many", [{"event_name": "x"}] * 101])
 def test_a_request_that_is_not_one_to_a_hundred_events_is_refused_whole(
     api, server, store, account, meter, events

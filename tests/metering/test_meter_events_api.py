@@ -82,6 +82,17 @@ def test_malformed_requests_answer_400_and_record_nothing(api, store, account):
             "timestamp",
             "timestamp_in_future",
         ),
+        # PostgreSQL's text cannot hold NUL: refused like any other malformed payload.
+        (
+            {"event_name": "api_request", **payload, "payload[value]": "1\x00"},
+            "payload[value]",
+            "parameter_invalid",
+        ),
+        (
+            {"event_name": "api_request", **payload, "payload[k\x00]": "v"},
+            "payload[k\x00]",
+            "parameter_invalid",
+        ),
         # Even with no meter to attribute it to, a timestamp out of the window is refused.
         (
             {"event_name": "unknown", "timestamp": str(now + 3600), **payload},

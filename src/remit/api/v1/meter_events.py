@@ -58,13 +58,14 @@ class Payload(Field):
             raise invalid_parameter(name, message)
         for key, item in given.items():
             where = param_path((*path, key))
-            if not key or len(key) > PAYLOAD_KEY_MAX_LENGTH:
-                message = f"Payload keys must be 1 to {PAYLOAD_KEY_MAX_LENGTH} characters."
+            # PostgreSQL's text cannot hold NUL; no key or value needs one.
+            if not key or len(key) > PAYLOAD_KEY_MAX_LENGTH or "\x00" in key:
+                message = f"Payload keys must be 1 to {PAYLOAD_KEY_MAX_LENGTH} characters, no NUL."
                 raise invalid_parameter(where, message)
-            if not isinstance(item, str) or len(item) > PAYLOAD_VALUE_MAX_LENGTH:
+            if not isinstance(item, str) or len(item) > PAYLOAD_VALUE_MAX_LENGTH or "\x00" in item:
                 message = (
                     f"Payload values must be strings of at most {PAYLOAD_VALUE_MAX_LENGTH} "
-                    "characters."
+                    "characters, no NUL."
                 )
                 raise invalid_parameter(where, message)
         return dict(given)

@@ -30,6 +30,7 @@ MAX_EVENTS = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_KEYS = frozenset({"event_name", "identifier", "payload", "timestamp"})
 EVENT_NAME_MAX, IDENTIFIER_MAX, PAYLOAD_MAX_KEYS, PAYLOAD_TEXT_MAX = 100, 100, 50, 500
+NUL = "\x00"
 
 
 class _AsSent(Field):
@@ -73,7 +74,7 @@ def _event_input(index: int, event: Any, idempotency_key: str | None) -> EventIn
         f"Received unknown parameter: {unknown[0]}" if unknown
         else _name_problem(name) or _identifier_problem(identifier)
         or (None if payload is not None else "payload must be an object of at most "
-            f"{PAYLOAD_MAX_KEYS} string keys with string or number values")
+            f"{PAYLOAD_MAX_KEYS} string keys with string or number values, without NUL")
     )  # fmt: skip
     if problem is not None:
         return _problem(index, shown_name, shown_id, payload or {}, "invalid_event", problem)
@@ -105,7 +106,15 @@ def _problem(
 ) -> EventInput:  # fmt: skip
     # Kept as sent, cut to the error log's bounds: the record must exist even for junk.
     name, identifier = (name or "")[:EVENT_NAME_MAX], (identifier or None) and identifier[:100]
-    return EventInput(name, dict(payload), identifier, problem=Problem(code, message))
+    return EventInput(
+        _storable(name), dict(payload), identifier and _storable(identifier),
+        problem=Problem(code, _storable(message)),
+    )  # fmt: skip
+
+
+def _storable(text: str) -> str:
+    """Text as the error log can keep it: PostgreSQL's text cannot hold NUL."""
+    return text.replace(NUL, "\ufffd")
 
 
 def _name_problem(name: Any) -> str | None:
@@ -113,7 +122,7 @@ def _name_problem(name: Any) -> str | None:
         return "event_name is required and must be a non-empty string"
     if len(name) > EVENT_NAME_MAX:
         return f"event_name can have at most {EVENT_NAME_MAX} characters"
-    return None
+    return "event_name must not contain NUL characters" if NUL in name else None
 
 
 def _identifier_problem(identifier: Any) -> str | None:
@@ -123,7 +132,7 @@ def _identifier_problem(identifier: Any) -> str | None:
         return "identifier must be a non-empty string"
     if len(identifier) > IDENTIFIER_MAX:
         return f"identifier can have at most {IDENTIFIER_MAX} characters"
-    return None
+    return "identifier must not contain NUL characters" if NUL in identifier else None
 
 
 def _payload(raw: Any) -> dict[str, str] | None:
@@ -131,11 +140,11 @@ def _payload(raw: Any) -> dict[str, str] | None:
         return None
     payload: dict[str, str] = {}
     for key, value in raw.items():
-        if isinstance(value, bool) or len(key) > PAYLOAD_TEXT_MAX:
+        if isinstance(value, bool) or len(key) > PAYLOAD_TEXT_MAX or NUL in key:
             return None
         if isinstance(value, int | Decimal):
             value = str(value)
-        if not isinstance(value, str) or len(value) > PAYLOAD_TEXT_MAX:
+        if not isinstance(value, str) or len(value) > PAYLOAD_TEXT_MAX or NUL in value:
             return None
         payload[key] = value
     return payload
