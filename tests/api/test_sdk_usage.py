@@ -34,16 +34,7 @@ def _iso(ts: int) -> str:
 
 def _catalog(client: stripe.StripeClient) -> dict[str, stripe.Price]:
     """One price of every model the catalog rates."""
-    meters = {
-        name: client.v1.billing.meters.create(
-            params={
-                "display_name": name.replace("_", " ").title(),
-                "event_name": name,
-                "default_aggregation": {"formula": formula},
-            }
-        )
-        for name, formula in (("api_calls", "sum"), ("logins", "count"), ("seats_in_use", "last"))
-    }
+    meters = _meters(client)
     api = client.v1.products.create(params={"name": "API"})
     storage = client.v1.products.create(params={"name": "Storage"})
     seats = client.v1.products.create(
@@ -56,40 +47,9 @@ def _catalog(client: stripe.StripeClient) -> dict[str, stripe.Price]:
             },
         }
     )
-    monthly_metered = {"interval": "month", "usage_type": "metered"}
     created = {
         "seat": client.v1.prices.retrieve(seats.default_price),
-        "api_graduated": client.v1.prices.create(
-            params={
-                "product": api.id,
-                "currency": "usd",
-                "billing_scheme": "tiered",
-                "tiers_mode": "graduated",
-                "tiers": [
-                    {"up_to": 100, "unit_amount_decimal": "2.5", "flat_amount": 500},
-                    {"up_to": "inf", "unit_amount": 1},
-                ],
-                "recurring": {**monthly_metered, "meter": meters["api_calls"].id},
-                "currency_options": {
-                    "eur": {
-                        "tiers": [
-                            {"up_to": 100, "unit_amount_decimal": "2.2", "flat_amount": 450},
-                            {"up_to": "inf", "unit_amount_decimal": "0.9"},
-                        ]
-                    }
-                },
-            }
-        ),
-        "logins_volume": client.v1.prices.create(
-            params={
-                "product": api.id,
-                "currency": "usd",
-                "billing_scheme": "tiered",
-                "tiers_mode": "volume",
-                "tiers": [{"up_to": 5, "unit_amount": 40}, {"up_to": "inf", "unit_amount": 30}],
-                "recurring": {**monthly_metered, "meter": meters["logins"].id},
-            }
-        ),
+        **_metered_api_prices(client, api.id, meters),
         "storage_packages": client.v1.prices.create(
             params={
                 "product": storage.id,
@@ -124,14 +84,60 @@ def _catalog(client: stripe.StripeClient) -> dict[str, stripe.Price]:
     return {"meters": meters, **created}  # type: ignore[dict-item]
 
 
-def test_a_usage_priced_business_through_the_official_sdk(client, server):
-    catalog = _catalog(client)
-    meters = catalog["meters"]
-    ann = client.v1.customers.create(params={"name": "Ann"})
-    bob = client.v1.customers.create(params={"name": "Bob"})
-    now = int(datetime.now(tz=UTC).timestamp())
-    day = now // DAY_S * DAY_S - DAY_S  # yesterday, 00:00 UTC: inside the 35-day window
+def _meters(client: stripe.StripeClient) -> dict[str, stripe.billing.Meter]:
+    return {
+        name: client.v1.billing.meters.create(
+            params={
+                "display_name": name.replace("_", " ").title(),
+                "event_name": name,
+                "default_aggregation": {"formula": formula},
+            }
+        )
+        for name, formula in (("api_calls", "sum"), ("logins", "count"), ("seats_in_use", "last"))
+    }
 
+
+def _metered_api_prices(
+    client: stripe.StripeClient, product_id: str, meters: dict[str, stripe.billing.Meter]
+) -> dict[str, stripe.Price]:
+    monthly_metered = {"interval": "month", "usage_type": "metered"}
+    return {
+        "api_graduated": client.v1.prices.create(
+            params={
+                "product": product_id,
+                "currency": "usd",
+                "billing_scheme": "tiered",
+                "tiers_mode": "graduated",
+                "tiers": [
+                    {"up_to": 100, "unit_amount_decimal": "2.5", "flat_amount": 500},
+                    {"up_to": "inf", "unit_amount": 1},
+                ],
+                "recurring": {**monthly_metered, "meter": meters["api_calls"].id},
+                "currency_options": {
+                    "eur": {
+                        "tiers": [
+                            {"up_to": 100, "unit_amount_decimal": "2.2", "flat_amount": 450},
+                            {"up_to": "inf", "unit_amount_decimal": "0.9"},
+                        ]
+                    }
+                },
+            }
+        ),
+        "logins_volume": client.v1.prices.create(
+            params={
+                "product": product_id,
+                "currency": "usd",
+                "billing_scheme": "tiered",
+                "tiers_mode": "volume",
+                "tiers": [{"up_to": 5, "unit_amount": 40}, {"up_to": "inf", "unit_amount": 30}],
+                "recurring": {**monthly_metered, "meter": meters["logins"].id},
+            }
+        ),
+    }
+
+
+def _send_usage(client, server, ann, bob, day: int) -> dict[int, int]:
+    """Usage through v1 and the v2 stream; returns the hourly api_calls of Ann's v2 events."""
     # v1: one call at a time.
     for n, customer in enumerate((ann, ann, bob)):
         client.v1.billing.meter_events.create(
@@ -172,6 +178,17 @@ def test_a_usage_priced_business_through_the_official_sdk(client, server):
               "payload": {"stripe_customer_id": ann.id, "value": str(value)}}
              for n, value in enumerate((3, 8, 5))]  # fmt: skip
     streamer.v2.billing.meter_event_stream.create({"events": logins + seats})
+    return expected_hours
+
+
+def test_a_usage_priced_business_through_the_official_sdk(client, server):
+    catalog = _catalog(client)
+    meters = catalog["meters"]
+    ann = client.v1.customers.create(params={"name": "Ann"})
+    bob = client.v1.customers.create(params={"name": "Bob"})
+    now = int(datetime.now(tz=UTC).timestamp())
+    day = now // DAY_S * DAY_S - DAY_S  # yesterday, 00:00 UTC: inside the 35-day window
+    expected_hours = _send_usage(client, server, ann, bob, day)
 
     def summaries(meter: str, customer: str, **params: object) -> list:
         listed = client.v1.billing.meters.event_summaries.list(

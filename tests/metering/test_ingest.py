@@ -100,16 +100,20 @@ def test_bad_events_never_block_good_ones_and_each_is_recorded_with_its_code(api
         (o.identifier, o.code) for o in outcome.errors
     ]
     assert {e.meter_id for e in errors} == {None, old["id"], calls["id"]}
-    # One report per meter with errors, one no_meter_found for the event no meter claims.
+    _check_reports(store, account_id, calls["id"], old["id"])
+
+
+def _check_reports(store, account_id, calls_id, old_id):
+    """One report per meter with errors, one no_meter_found for the event no meter claims."""
     reports = _events_of(store, account_id, error_reports.ERROR_REPORT_TRIGGERED)
     by_meter = {r["object"]["meter"]: r["object"] for r in reports}
-    assert set(by_meter) == {calls["id"], old["id"]}
-    assert by_meter[calls["id"]]["reason"]["error_count"] == 9
-    counts = {t["code"]: t["error_count"] for t in by_meter[calls["id"]]["reason"]["error_types"]}
+    assert set(by_meter) == {calls_id, old_id}
+    assert by_meter[calls_id]["reason"]["error_count"] == 9
+    counts = {t["code"]: t["error_count"] for t in by_meter[calls_id]["reason"]["error_types"]}
     assert counts["meter_event_customer_not_found"] == 2
-    sample = by_meter[calls["id"]]["reason"]["error_types"][0]["sample_errors"][0]
+    sample = by_meter[calls_id]["reason"]["error_types"][0]["sample_errors"][0]
     assert set(sample) == {"error_message", "request"} and "identifier" in sample["request"]
-    assert by_meter[old["id"]]["developer_message_summary"] == "There is 1 invalid event"
+    assert by_meter[old_id]["developer_message_summary"] == "There is 1 invalid event"
     (no_meter,) = _events_of(store, account_id, error_reports.NO_METER_FOUND)
     assert no_meter["object"]["reason"]["error_types"][0]["code"] == "no_meter"
 
