@@ -310,3 +310,31 @@ def test_every_read_path_gives_the_same_answer(store, monkeypatch, tail_scan_lim
     monkeypatch.setattr(usage, "MAX_READ_ATTEMPTS", attempts)
     windows = [(NOW - 3 * DAY, NOW), (NOW - 2 * DAY + 17, NOW - DAY + 3 * HOUR + 5)]
     _check_summaries(store, ctx, meter_ids, customers, windows)
+
+
+def test_a_formula_no_longer_loaded_holds_back_its_account_only(store):
+    """The watermark cannot pass an event it cannot fold: the account waits at its first
+    event of a meter whose plugin is gone (its summaries stay exact from the raw tail),
+    while other accounts' events are applied."""
+    stuck, stuck_meters, stuck_customers = new_tenant(store, NOW, PM, ("sum", "max"))
+    fine, _, fine_customers = new_tenant(store, NOW, PM, ("sum",))
+    alice = stuck_customers[0]
+    _ingest(store, stuck, [_event("sum", alice, "s1", NOW - HOUR, "1")])
+    _ingest(store, stuck, [_event("max", alice, "m1", NOW - HOUR, "5")])
+    _ingest(store, stuck, [_event("sum", alice, "s2", NOW - HOUR, "2")])
+    _ingest(store, fine, [_event("sum", fine_customers[0], "f1", NOW - HOUR, "3")])
+    builtins_only = None
+    while rollups.apply_pending(store, FixedClock(NOW), builtins_only):
+        pass
+    assert watermark(store, fine.account_id) == raw_log(store, fine.account_id)[-1].seq
+    held = [r.seq for r in raw_log(store, stuck.account_id)]
+    assert watermark(store, stuck.account_id) == held[0], "applied up to the max event"
+    with store.read() as conn:
+        (window,) = usage.aggregate(
+            conn, stuck.account_id, stuck_meters["sum"], alice, formulas.require(None, "sum"),
+            NOW - DAY, NOW,
+        )  # fmt: skip
+    assert window.value == 3
+    _drain(store)  # the plugin is back
+    assert watermark(store, stuck.account_id) == held[-1]
+    assert stored_rollups(store, stuck.account_id) == expected_rollups(store, stuck.account_id, PM)

@@ -16,7 +16,8 @@ serialises them and the second re-reads the advanced watermark.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from remit.store.engine import Store
 if TYPE_CHECKING:
     import pluggy
 
+log = logging.getLogger("remit.metering")
 # Events per applier transaction: large enough to coalesce well, small enough that
 # SQLite's single write lock is never held from the API's writers for long (~0.2 s).
 BATCH_EVENTS = 5_000
@@ -149,6 +151,9 @@ def apply_batch(
     if not rows:
         return 0
     aggregations = meter_aggregations(conn, account_id, {r.meter_id for r in rows}, pm)
+    rows = _foldable(account_id, rows, aggregations)
+    if not rows:
+        return 0
     minutes = fold_minutes(rows, aggregations)
     merge_into_stored(conn, account_id, coarsen(minutes, aggregations), aggregations)
     conn.execute(
@@ -165,13 +170,33 @@ def meter_aggregations(
     meter_ids: Iterable[str],
     pm: pluggy.PluginManager | None,
 ) -> dict[str, Aggregation]:
+    """The aggregations of the meters whose formulas a loaded plugin provides."""
     m = billing_meters.c
     found = conn.execute(
         sa.select(m.id, m.formula, m.event_time_window).where(
             m.account_id == account_id, m.id.in_(list(meter_ids))
         )
     ).all()
-    return {row.id: formulas.for_meter(pm, row.formula, row.event_time_window) for row in found}
+    known = formulas.available(pm)
+    return {
+        row.id: formulas.for_meter(pm, row.formula, row.event_time_window)
+        for row in found
+        if row.formula in known
+    }
+
+
+def _foldable(
+    account_id: str, rows: Sequence[Any], aggregations: Mapping[str, Aggregation]
+) -> Sequence[Any]:
+    """The rows before the first one whose meter's formula is not loaded (a plugin
+    removed since the event was recorded). The watermark cannot pass an event it has
+    not folded, so the account waits there, its summaries exact from the raw tail,
+    while the applier goes on with other accounts."""
+    for n, row in enumerate(rows):
+        if row.meter_id not in aggregations:
+            log.warning("rollups of %s wait for the formula of meter %s", account_id, row.meter_id)
+            return rows[:n]
+    return rows
 
 
 def fold_minutes(
