@@ -47,6 +47,7 @@ BODIES = {
     },
     ("POST", "/v1/billing/meter_event_adjustments"): lambda ids: {
         "event_name": "api_calls",
+        "type": "cancel",
         "cancel[identifier]": ids["meter_event"],
     },
     ("POST", "/v1/customers"): lambda ids: {"test_clock": ids["clock"]},

@@ -114,6 +114,16 @@ def test_cancel_refusals(api, store, account, calls):
         data={"event_name": "calls", "type": "range", "cancel[identifier]": "c0"},
     )
     assert no_type.status_code == 400 and no_type.json()["error"]["param"] == "type"
+    # Stripe requires the type, the only one being cancel.
+    untyped = api.post(
+        "/v1/billing/meter_event_adjustments",
+        data={"event_name": "calls", "cancel[identifier]": "c0"},
+    )
+    assert untyped.status_code == 400
+    assert (untyped.json()["error"]["param"], untyped.json()["error"]["code"]) == (
+        "type", "parameter_missing",
+    )  # fmt: skip
+    assert _total(api, *calls) == [Decimal(23)]
 
 
 def test_only_events_received_in_the_last_24_hours_can_be_canceled(api, store, account, calls):

@@ -88,7 +88,8 @@ CREATE_ADJUSTMENT = Schema(
         "expand": Expand(),
         "type": Enum(("cancel",)),
     },
-    required=("event_name", "cancel"),
+    # Stripe requires type; cancel too, since its only type cancels one identifier.
+    required=("event_name", "type", "cancel"),
 )
 LIST_ERRORS = list_schema(
     {
