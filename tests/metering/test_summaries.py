@@ -213,6 +213,19 @@ def test_a_cursor_names_its_meter_and_customer(api, store, account):
     stolen = api.get(url, params={**window, "customer": bob, "starting_after": ada_hour["id"]})
     assert stolen.status_code == 404
     assert stolen.json()["error"]["param"] == "starting_after"
+    # A cursor names a window of the list it came from: an hour is no day of a daily list.
+    last_minutes = {"customer": ada, "start_time": NOW - 120, "end_time": NOW}
+    (whole,) = api.get(url, params=last_minutes).json()["data"]
+    for cursor, grouping in [(ada_hour["id"], "day"), (whole["id"], "hour")]:
+        for key in ("starting_after", "ending_before"):
+            params = {**window, "customer": ada, "value_grouping_window": grouping, key: cursor}
+            response = api.get(url, params=params)
+            assert response.status_code == 404, (grouping, key, response.text)
+            assert response.json()["error"]["param"] == key
+    # An ungrouped list has one window: any of the meter's cursors just ends it.
+    after_hour = api.get(url, params={"customer": ada, "start_time": D2, "end_time": NOW,
+                                      "starting_after": ada_hour["id"]})  # fmt: skip
+    assert after_hour.status_code == 200 and after_hour.json()["data"] == []
 
 
 def test_a_meter_of_daily_pre_aggregated_events_answers_by_day_only(api, store, account):

@@ -91,12 +91,21 @@ def _check_window(meter: Any, params: dict[str, Any]) -> int | None:
     return WINDOWS_S.get(grouping or "")
 
 
-def _cursor(meter: Any, customer_id: str, params: dict[str, Any], key: str) -> tuple[int, int]:
+def _cursor(
+    meter: Any, customer_id: str, params: dict[str, Any], key: str, window_s: int | None
+) -> tuple[int, int]:
+    """The window a cursor names. It must be one this list can hold: the meter's and the
+    customer's, and when grouped, one aligned window of the grouping (an hour of an
+    hourly list is not a place in a daily one)."""
     cursor = params[key]
+    missing = ResourceMissing("billing.meter_event_summary", cursor, param=key)
     parsed = parse_summary_id(cursor)
     if parsed is None or parsed[:2] != (meter.id, customer_id):
-        raise ResourceMissing("billing.meter_event_summary", cursor, param=key)
-    return parsed[2], parsed[3]
+        raise missing
+    start_s, end_s = parsed[2], parsed[3]
+    if window_s is not None and not (aligned(start_s, window_s) and end_s - start_s == window_s):
+        raise missing
+    return start_s, end_s
 
 
 def list_summaries(
@@ -110,9 +119,9 @@ def list_summaries(
     limit = params.get("limit", DEFAULT_LIMIT)
     start, end, newest_first = params["start_time"], params["end_time"], True
     if "starting_after" in params:
-        end = min(end, _cursor(meter, customer.id, params, "starting_after")[0])
+        end = min(end, _cursor(meter, customer.id, params, "starting_after", window_s)[0])
     if "ending_before" in params:
-        start = max(start, _cursor(meter, customer.id, params, "ending_before")[1])
+        start = max(start, _cursor(meter, customer.id, params, "ending_before", window_s)[1])
         newest_first = False
     windows = aggregate(
         conn, ctx.account_id, meter.id, customer.id, aggregation, start, max(start, end),
