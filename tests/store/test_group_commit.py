@@ -94,15 +94,17 @@ def test_writes_waiting_together_share_one_commit(store):
     assert len(commits) == 2
 
 
-def test_a_failed_commit_fails_every_member(store, monkeypatch):
+def test_a_failed_commit_fails_every_member(store):
     writer = GroupCommitWriter(store)
 
-    def broken_write():
+    def broken_commit(conn: sa.Connection) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "write", broken_write)
-    with pytest.raises(RuntimeError, match="disk full"):
-        writer.run(_insert("never"))
-    monkeypatch.undo()
+    sa.event.listen(store.engine, "commit", broken_commit)
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            writer.run(_insert("never"))
+    finally:
+        sa.event.remove(store.engine, "commit", broken_commit)
     writer.close()
     assert "never" not in _names(store)

@@ -8,6 +8,12 @@ commits once. A request that fails rolls back to its savepoint, so it leaves
 nothing behind and never disturbs its batch-mates; nobody is answered before
 the commit that makes their effects durable.
 
+While another writer holds SQLite's lock (the request log, the rollup applier,
+another server process), SQLite's busy handler sleeps in growing steps of up to
+100 ms and may sleep on after the lock is free. Every write request waits on this
+thread, so it asks for the lock itself (BEGIN IMMEDIATE) every few milliseconds,
+as long as the busy handler would have waited.
+
 PostgreSQL commits concurrent transactions on separate connections and
 batches their WAL flushes itself, so there writes run directly.
 """
@@ -17,8 +23,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -29,6 +37,7 @@ log = logging.getLogger("remit.store")
 T = TypeVar("T")
 MAX_BATCH = 128
 MAX_QUEUED = 10_000
+LOCK_POLL_S = (0.0002, 0.0005, 0.001, 0.002)  # then every 2 ms
 Work = tuple[Callable[[sa.Connection], Any], "Future[Any]"]
 
 
@@ -110,7 +119,7 @@ class GroupCommitWriter:
     def _commit(self, batch: list[Work]) -> None:
         outcomes: list[tuple[bool, Any]] = []
         try:
-            with self.store.write() as conn:
+            with self._transaction() as conn:
                 for work, _ in batch:
                     savepoint = conn.begin_nested()
                     try:
@@ -131,6 +140,41 @@ class GroupCommitWriter:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """``store.write()``; on SQLite its lock polled for (see the module's doc)."""
+        if not self.store.is_sqlite:
+            with self.store.write() as conn:
+                yield conn
+            return
+        with self.store.engine.connect().execution_options(remit_write=True) as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            # As patient as the connection's busy timeout, which the transaction then keeps.
+            (patience_ms,) = driver.execute("PRAGMA busy_timeout").fetchone()
+            driver.execute("PRAGMA busy_timeout=0")
+            try:
+                transaction = _begin_polling(conn, patience_ms / 1000)
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={int(patience_ms)}")
+            with transaction:
+                yield conn
+
+
+def _begin_polling(conn: sa.Connection, patience_s: float) -> sa.RootTransaction:
+    """``conn.begin()`` (BEGIN IMMEDIATE, by the engine), retried while SQLite is busy."""
+    deadline = time.monotonic() + patience_s
+    attempt = 0
+    while True:
+        try:
+            return conn.begin()
+        except sa.exc.OperationalError as exc:
+            busy = getattr(exc.orig, "sqlite_errorname", None) == "SQLITE_BUSY"
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(LOCK_POLL_S[min(attempt, len(LOCK_POLL_S) - 1)])
+        attempt += 1
 
 
 def make_writer(store: Store) -> Writer:
