@@ -3,8 +3,10 @@
 A meter's ``event_name`` is unique among the account's active meters (the database
 enforces it too). Its formula, mappings and time window are fixed at creation, as on
 Stripe: events already recorded were validated against them. Deactivating a meter
-stops it from accepting events (they are recorded as ``archived_meter`` errors) and
-frees its event name; reactivating takes the name back.
+stops it from accepting events (they are recorded as ``archived_meter`` errors) and,
+beyond Stripe (where an event name stays with its one meter), frees its event name: a
+meter whose formula or mappings must change is replaced by a new one on the same
+events, each keeping its own history; reactivating takes the name back if it is free.
 
 A meter with an ``event_time_window`` takes events pre-aggregated per hour or day:
 each is stamped with its window's start, and only the last one received for a window
