@@ -177,3 +177,25 @@ def test_ndjson_rows_are_line_numbers_and_blank_lines_are_skipped(setup):
     assert _rows(path, "ndjson", 2, 0) == [1, 3, 5, 6]
     assert _rows(path, "ndjson", 2, 3) == [5, 6]
     assert scan(path, "ndjson").rows_estimate == 6
+
+
+def test_rows_holding_nul_are_refused_and_recorded_without_it(store, setup):
+    s, ctx = setup, setup["ctx"]
+    header = ["event_name", "identifier", "timestamp", "stripe_customer_id", "value"]
+    rows = [
+        ["api\x00calls", "n-1", ctx.now, s["alice"], "1"],
+        ["api_calls", "n-\x002", ctx.now, s["alice"], "1"],
+        ["api_calls", "n-3", ctx.now, s["alice"], "1\x00"],
+        ["api_calls", "n-4", f"{ctx.now}\x00", s["alice"], "1"],
+        ["api_calls", "n-5", ctx.now, s["alice"], "1"],
+    ]
+    summary = import_file(store, ctx, write_csv(s["dir"] / "nul.csv", header, rows))
+    assert summary.run.accepted == 1
+    assert summary.run.error_codes == {"invalid_event": 3, "invalid_timestamp": 1}
+    recorded = errors_of(store, ctx.account_id)
+    assert [(e.event_name, e.identifier) for e in recorded][:2] == [
+        ("api\ufffdcalls", "n-1"), ("api_calls", "n-\ufffd2"),
+    ]  # fmt: skip
+    assert recorded[2].message == "Row 3: Payload values must not contain NUL characters."
+    assert recorded[2].payload["value"] == "1\ufffd"
+    assert "\x00" not in recorded[3].message

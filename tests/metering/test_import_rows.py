@@ -81,7 +81,12 @@ def test_rfc_3339_texts_read_as_the_v2_stream_reads_them(moment, spec):
 
 
 # -- payload JSON -------------------------------------------------------------------------------
-TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+# NUL is refused by the shape checks before attribution (PostgreSQL's text cannot hold it):
+# see test_import_files.
+TEXT = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"),
+    max_size=12,
+)
 
 
 @given(st.lists(st.dictionaries(st.sampled_from(["a", 'b"q', "é", "key"]), TEXT), min_size=1))

@@ -32,7 +32,7 @@ from remit.metering.domain.attribution import (
     MeterRule,
     classify,
 )
-from remit.metering.import_rows import Checked
+from remit.metering.import_rows import NUL, Checked, storable
 from remit.metering.ingest import customer_times, meter_rules
 
 CUSTOMER_LOOKUP = 5_000
@@ -56,7 +56,8 @@ class Attribution:
 
 def attribute(conn: sa.Connection, ctx: CallContext, rows: Checked) -> Attribution:
     """Look up the chunk's meters and customers, then ``decide``."""
-    names = [n for n in pc.unique(rows.event_name).to_pylist() if n]
+    # Text holding NUL names nothing (and PostgreSQL cannot be asked about it).
+    names = [n for n in pc.unique(rows.event_name).to_pylist() if n and NUL not in n]
     rules = meter_rules(conn, ctx, names) if names else {}
     return decide(rows, rules, _customers(conn, ctx, rules, dict(rows.payload)), ctx.now)
 
@@ -94,7 +95,7 @@ def _customers(
     ids: set[str] = set()
     for key in {rule.customer_key for rule in rules.values()}:
         if key in payload:
-            ids.update(pc.unique(payload[key].drop_null()).to_pylist())
+            ids.update(i for i in pc.unique(payload[key].drop_null()).to_pylist() if NUL not in i)
     ordered = sorted(ids)
     found: dict[str, CustomerTime] = {}
     for start in range(0, len(ordered), CUSTOMER_LOOKUP):
@@ -179,8 +180,10 @@ def _one_by_one(
         rule = rules.get(name) if name else None
         if code is not None:
             refused.append(error_reports.Refused(
-                None if rule is None else rule.meter_id, (name or "")[:100], identifier[:100],
-                code, f"Row {row}: {column['problem_message'][i]}", payload, timestamp_s,
+                None if rule is None else rule.meter_id, storable((name or "")[:100]),
+                storable(identifier[:100]), code,
+                storable(f"Row {row}: {column['problem_message'][i]}"),
+                {storable(k): storable(v) for k, v in payload.items()}, timestamp_s,
             ))  # fmt: skip
             continue
         verdict = classify(name, payload, timestamp_s, rule, times, account_now_s)

@@ -143,9 +143,10 @@ def check_columns(names: list[str]) -> tuple[str, ...]:
             param="payload",
         )
     for name in others:
-        if not name or len(name) > MAX_KEY_CHARS:
+        if not name or len(name) > MAX_KEY_CHARS or "\x00" in name:
             raise InvalidRequestError(
-                f"Payload keys must be 1 to {MAX_KEY_CHARS} characters: column {name[:40]!r}.",
+                f"Payload keys must be 1 to {MAX_KEY_CHARS} characters, without NUL: column "
+                f"{name[:40]!r}.",
                 param="payload",
             )
     return others

@@ -39,6 +39,13 @@ _RFC3339 = (
 )
 _JSON_PLAIN = r"^[\x20-\x21\x23-\x5b\x5d-\x7e]*$"  # printable ASCII but " and \
 NULL_TEXT = pa.scalar(None, pa.string())
+# PostgreSQL's text cannot hold NUL: a row holding one is refused, and what is recorded of it
+# carries U+FFFD instead (as the v2 stream does).
+NUL = "\x00"
+
+
+def storable(text: str) -> str:
+    return text.replace(NUL, "\ufffd")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,7 @@ def _name_problem(names: pa.Array) -> pa.Array:
         _when(blank, "event_name is required and must be a non-empty string"),
         _when(pc.greater(pc.utf8_length(names), MAX_NAME_CHARS),
               f"event_name can have at most {MAX_NAME_CHARS} characters"),
+        _when(pc.match_substring(names, NUL), "event_name must not contain NUL characters"),
     )  # fmt: skip
 
 
@@ -113,6 +121,7 @@ def _identifier_problem(identifiers: pa.Array) -> pa.Array:
         _when(blank, "identifier must be a non-empty string"),
         _when(pc.greater(pc.utf8_length(given), MAX_NAME_CHARS),
               f"identifier can have at most {MAX_NAME_CHARS} characters"),
+        _when(pc.match_substring(given, NUL), "identifier must not contain NUL characters"),
     )  # fmt: skip
 
 
@@ -122,11 +131,14 @@ def _payload_problem(payload: Payload, size: int) -> pa.Array:
     for key, values in payload:
         present = values.is_valid()
         counts += present.to_numpy(zero_copy_only=False)
-        if not key or len(key) > MAX_KEY_CHARS:
-            found.append(_when(present, f"Payload keys must be 1 to {MAX_KEY_CHARS} characters."))
+        if not key or len(key) > MAX_KEY_CHARS or NUL in key:
+            found.append(_when(present, f"Payload keys must be 1 to {MAX_KEY_CHARS} characters, "
+                                        "without NUL."))  # fmt: skip
         long_value = pc.greater(pc.utf8_length(values), MAX_VALUE_CHARS)
         found.append(_when(long_value, f"Payload values can have at most {MAX_VALUE_CHARS} "
                                        "characters."))  # fmt: skip
+        found.append(_when(pc.match_substring(values, NUL),
+                           "Payload values must not contain NUL characters."))  # fmt: skip
     found.append(_when(pa.array(counts > MAX_KEYS), f"payload can have at most {MAX_KEYS} keys"))
     return pc.coalesce(*found)
 
