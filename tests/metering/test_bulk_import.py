@@ -155,10 +155,14 @@ def test_formats_give_the_same_events(store, setup):
 
 
 def _log(conn, account_id):
+    """The raw log as stored, the payload's JSON text included byte for byte."""
     e = meter_events.c
-    rows = conn.execute(sa.select(meter_events).where(e.account_id == account_id).order_by(e.seq))
+    text = sa.cast(e.payload, sa.Text).label("payload_text")
+    rows = conn.execute(
+        sa.select(meter_events, text).where(e.account_id == account_id).order_by(e.seq)
+    )
     return [(r.meter_id, r.customer_id, r.event_name, r.identifier, r.timestamp, r.value,
-             r.payload, r.created) for r in rows]  # fmt: skip
+             r.payload_text, r.created) for r in rows]  # fmt: skip
 
 
 def _errors(conn, account_id):

@@ -8,17 +8,17 @@ number, so a re-import names the row the same way), at most 50 payload keys of 1
 with a time zone (fractions of a second are floored, as the v2 stream does). A row
 failing one is refused with ``invalid_event`` or ``invalid_timestamp`` and never
 reaches attribution. The payload's JSON text is built column-wise too, byte for byte
-what ``json.dumps`` writes for the same dict (rows with characters JSON escapes go
-through ``json.dumps`` itself).
+what ``ingest`` stores for the same dict (``orjson.dumps``: compact, UTF-8 as is); rows
+with characters JSON escapes go through ``orjson.dumps`` itself.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -37,7 +37,7 @@ _RFC3339 = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
     r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
 )
-_JSON_PLAIN = r"^[\x20-\x21\x23-\x5b\x5d-\x7e]*$"  # printable ASCII but " and \
+_JSON_PLAIN = r'^[^"\\\x00-\x1f]*$'  # nothing JSON escapes: no quote, backslash, control
 NULL_TEXT = pa.scalar(None, pa.string())
 # PostgreSQL's text cannot hold NUL: a row holding one is refused, and what is recorded of it
 # carries U+FFFD instead (as the v2 stream does).
@@ -194,24 +194,28 @@ def _iso_seconds(texts: pa.Array, mask: pa.Array) -> pa.Array:
 
 
 def payload_json(payload: Payload, size: int) -> pa.Array:
-    """Each row's payload as ``json.dumps`` writes it (keys in column order)."""
-    # Each present value becomes '"key": "value", ' and an absent one '': joined, less
-    # the last separator. (Arrow's join with null_handling="skip" drops all-null rows.)
+    """Each row's payload as ``orjson.dumps`` writes it (keys in column order)."""
+    # Each present value becomes '"key":"value",' and an absent one '': joined, less the
+    # last separator. (Arrow's join with null_handling="skip" drops all-null rows.)
     pieces, plain = [], pa.array(np.ones(size, dtype=bool))
     for key, values in payload:
-        piece = pc.binary_join_element_wise(json.dumps(key) + ': "', values, '", ', "")
+        piece = pc.binary_join_element_wise(_json(key) + ':"', values, '",', "")
         pieces.append(piece.fill_null(""))
         plain = pc.and_(plain, pc.match_substring_regex(values, _JSON_PLAIN).fill_null(True))
     joined = pc.binary_join_element_wise(*pieces, "") if pieces else pa.array([""] * size)
-    texts = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(joined, 0, -2), "}", "")
+    texts = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(joined, 0, -1), "}", "")
     assert len(texts) == size
     if pc.all(plain).as_py():
         return texts
     escaped = np.flatnonzero(~np.asarray(plain))
     replaced = texts.to_pylist()
     for index in escaped:
-        replaced[index] = json.dumps(dict_of(payload, int(index)))
+        replaced[index] = _json(dict_of(payload, int(index)))
     return pa.array(replaced, pa.string())
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def dict_of(payload: Payload, index: int) -> dict[str, str]:
