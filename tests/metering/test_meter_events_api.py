@@ -82,6 +82,12 @@ def test_malformed_requests_answer_400_and_record_nothing(api, store, account):
             "timestamp",
             "timestamp_in_future",
         ),
+        # Stripe's synchronous API refuses values beyond 15 digits (changelog 2026-04-22).
+        (
+            {"event_name": "api_request", **payload, "payload[value]": "1234567890.123456"},
+            "payload",
+            "meter_event_value_too_many_digits",
+        ),
         # PostgreSQL's text cannot hold NUL: refused like any other malformed payload.
         (
             {"event_name": "api_request", **payload, "payload[value]": "1\x00"},

@@ -4,10 +4,11 @@
 Meter events are validated synchronously, like Stripe's v1: a malformed request (no
 event_name or payload, a payload that is not a hash of strings, an identifier over 100
 characters, a timestamp outside [now - 35 days, now + 5 minutes] of the customer's
-clock) answers 400 and records nothing. So does an identifier already recorded:
-``An event already exists with identifier ...``, as Stripe answers (a retry that
-reuses its Idempotency-Key gets the original answer replayed instead). An event that
-is well formed but cannot be attributed (no such meter or customer, a bad value) is
+clock, a value of more than 15 digits as of Stripe's 2026-04-22 changelog) answers
+400 and records nothing. So does an identifier already recorded: ``An event already
+exists with identifier ...``, as Stripe answers (a retry that reuses its
+Idempotency-Key gets the original answer replayed instead). An event that is well
+formed but cannot be attributed (no such meter or customer, another bad value) is
 accepted and recorded as an error, reported through the meter's error report.
 """
 
@@ -39,7 +40,12 @@ from remit.metering.tables import meter_event_errors
 from remit.primitives.errors import InvalidRequestError, invalid_parameter
 
 PAYLOAD_MAX_KEYS, PAYLOAD_KEY_MAX_LENGTH, PAYLOAD_VALUE_MAX_LENGTH = 50, 100, 500
-TIMESTAMP_CODES = frozenset({"timestamp_too_far_in_past", "timestamp_in_future"})
+# Problems Stripe's v1 answers with 400 (recording nothing), and the param they name.
+SYNCHRONOUS_CODES = {
+    "timestamp_too_far_in_past": "timestamp",
+    "timestamp_in_future": "timestamp",
+    "meter_event_value_too_many_digits": "payload",
+}
 
 
 @dataclass(frozen=True)
@@ -128,8 +134,9 @@ def _create_event(conn: sa.Connection, ctx: CallContext, params: dict[str, Any])
         raise InvalidRequestError(
             f"An event already exists with identifier {outcome.identifier}.", param="identifier"
         )
-    if outcome.status == "error" and outcome.code in TIMESTAMP_CODES:
-        raise invalid_parameter("timestamp", outcome.message or "", code=outcome.code or "")
+    if outcome.status == "error" and outcome.code in SYNCHRONOUS_CODES:
+        param = SYNCHRONOUS_CODES[outcome.code]
+        raise invalid_parameter(param, outcome.message or "", code=outcome.code)
     timestamp = params.get("timestamp", outcome.timestamp_s)
     return render_event(params, outcome.identifier, timestamp or ctx.now, ctx.now)
 
