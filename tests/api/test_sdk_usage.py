@@ -232,3 +232,53 @@ def test_a_usage_priced_business_through_the_official_sdk(client, server):
     assert amount("storage_tiered_packages", 5500) == 2 * 500 + 4 * 250
     assert amount("seat", 4) == 4800
     assert amount("seat_fraction", 1000) == 123  # 123.456789012 rounds half up to 123
+
+
+def test_refusals_reach_the_sdk_as_stripe_errors(client):
+    meter = client.v1.billing.meters.create(
+        params={"display_name": "Calls", "event_name": "calls",
+                "default_aggregation": {"formula": "sum"}}
+    )  # fmt: skip
+    customer = client.v1.customers.create(params={"name": "Ann"})
+    now = int(datetime.now(tz=UTC).timestamp())
+    payload = {"stripe_customer_id": customer.id, "value": "1"}
+    sent = {"event_name": "calls", "identifier": "once", "payload": payload}
+    client.v1.billing.meter_events.create(params=sent)
+    refusals = [
+        (lambda: client.v1.billing.meter_events.create(params=sent), "identifier", None),
+        (
+            lambda: client.v1.billing.meter_events.create(
+                params={**sent, "identifier": "old", "timestamp": now - 36 * DAY_S}
+            ),
+            "timestamp",
+            "timestamp_too_far_in_past",
+        ),
+        (
+            lambda: client.v1.billing.meter_events.create(
+                params={**sent, "identifier": "long", "payload": {**payload, "value": "1" * 16}}
+            ),
+            "payload",
+            "meter_event_value_too_many_digits",
+        ),
+        (
+            lambda: client.v1.billing.meter_event_adjustments.create(
+                params={"event_name": "calls", "type": "cancel", "cancel": {"identifier": "x"}}
+            ),
+            "cancel[identifier]",
+            "resource_missing",
+        ),
+        (
+            lambda: client.v1.billing.meters.event_summaries.list(
+                meter.id,
+                params={"customer": customer.id, "start_time": now - now % 60, "end_time": now},
+            ),
+            "end_time",
+            None,
+        ),
+    ]
+    for call, param, code in refusals:
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            call()
+        assert refused.value.param == param
+        if code is not None:
+            assert refused.value.code == code
