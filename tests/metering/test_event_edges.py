@@ -167,3 +167,34 @@ def test_a_deleted_customer_gets_no_usage(fixed, store, account):
     assert _errors(store, account.account.id) == {"after": "meter_event_customer_not_found"}
     # Usage recorded before the deletion still reads back.
     assert _total(fixed, meter, customer) == [1]
+
+
+def test_the_window_edges_on_the_v2_stream(fixed, store, account):
+    """The stream records what v1 refuses: the edges hold the same, to the second."""
+    make_meter(fixed, "calls")
+    customer = make_customer(fixed)
+    token = fixed.post("/v2/billing/meter_event_session", json={}).json()["authentication_token"]
+    stamps = {
+        "past-edge": "2025-11-27T00:00:00.000Z",  # NOW - 35 days
+        "past-beyond": "2025-11-26T23:59:59.999Z",
+        "ahead-edge": "2026-01-01T00:05:00Z",
+        "ahead-beyond": "2026-01-01T00:05:01.000Z",
+        "offset": "2026-01-01T05:30:00+05:30",  # NOW, written in India
+    }
+    events = [
+        {"event_name": "calls", "identifier": identifier, "timestamp": stamp,
+         "payload": {"stripe_customer_id": customer, "value": "1"}}
+        for identifier, stamp in stamps.items()
+    ]  # fmt: skip
+    response = fixed.post(
+        "/v2/billing/meter_event_stream",
+        json={"events": events},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    logged = {r.identifier: r.timestamp for r in raw_log(store, account.account.id)}
+    assert logged == {"past-edge": NOW - BACK_S, "ahead-edge": NOW + AHEAD_S, "offset": NOW}
+    assert _errors(store, account.account.id) == {
+        "past-beyond": "timestamp_too_far_in_past",
+        "ahead-beyond": "timestamp_in_future",
+    }
