@@ -4,7 +4,7 @@ and the reference answer every summary must equal (a plain fold of the raw log).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -121,24 +121,33 @@ def watermark(store: Store, account_id: str) -> int:
     return int(found or 0)
 
 
-def new_tenant(store: Store, now: int, pm: Any, formulas_: Iterable[str], customers_n: int = 2):
-    """An account with one meter per formula (event name = formula) and some customers,
-    made through the services: (ctx, {formula: meter id}, [customer ids])."""
+def new_tenant(
+    store: Store,
+    now: int,
+    pm: Any,
+    formulas_: Iterable[str] | Mapping[str, tuple[str, str | None]],
+    customers_n: int = 2,
+):
+    """An account with one meter per formula (event name = formula; or per event name
+    -> (formula, event_time_window)) and some customers, made through the services:
+    (ctx, {event name: meter id}, [customer ids])."""
+    named = formulas_ if isinstance(formulas_, Mapping) else {f: (f, None) for f in formulas_}
     with store.write() as conn:
         account = create_account(conn, "Tenant", now).account
     ctx = CallContext(account=account, now=now, pm=pm)
     with store.write() as conn:
         meter_ids = {
-            formula: meters.create(
+            name: meters.create(
                 conn,
                 ctx,
                 {
-                    "display_name": formula,
-                    "event_name": formula,
+                    "display_name": name,
+                    "event_name": name,
                     "default_aggregation": {"formula": formula},
+                    **({"event_time_window": window} if window else {}),
                 },
             )["id"]
-            for formula in formulas_
+            for name, (formula, window) in named.items()
         }
         customer_ids = [customers.create(conn, ctx, {})["id"] for _ in range(customers_n)]
     return ctx, meter_ids, customer_ids
@@ -149,3 +158,10 @@ def hand_sum(values: Iterable[str]) -> Decimal:
     for value in values:
         total += Decimal(value)
     return total
+
+
+def post_cancel(api: httpx.Client, identifier: str, event_name: str = "calls") -> httpx.Response:
+    return api.post(
+        "/v1/billing/meter_event_adjustments",
+        data={"event_name": event_name, "type": "cancel", "cancel[identifier]": identifier},
+    )

@@ -17,6 +17,7 @@ from metering_support import (
     make_customer,
     make_meter,
     new_tenant,
+    post_cancel,
     raw_log,
     stored_rollups,
 )
@@ -45,13 +46,6 @@ def _total(api, meter, customer, **window):
     return [s["aggregated_value"] for s in decimal_json(response)["data"]]
 
 
-def _cancel(api, identifier, event_name="calls"):
-    return api.post(
-        "/v1/billing/meter_event_adjustments",
-        data={"event_name": event_name, "type": "cancel", "cancel[identifier]": identifier},
-    )
-
-
 @pytest.fixture
 def calls(api, store, account):
     meter = make_meter(api, "calls")
@@ -72,7 +66,7 @@ def test_a_cancel_removes_the_event_from_summaries(api, store, account, calls, a
     if applied:
         _apply(store)
     assert _total(api, meter, customer) == [Decimal(23)]
-    response = _cancel(api, "c1")
+    response = post_cancel(api, "c1")
     assert response.status_code == 200, response.text
     adjustment = response.json()
     assert_matches(adjustment, "billing.meter_event_adjustment")
@@ -89,7 +83,7 @@ def test_a_cancel_removes_the_event_from_summaries(api, store, account, calls, a
 def test_canceling_every_event_of_a_bucket_empties_it(api, store, account, calls):
     meter, customer = calls
     _apply(store)
-    assert _cancel(api, "c2").status_code == 200
+    assert post_cancel(api, "c2").status_code == 200
     assert _total(api, meter, customer, value_grouping_window="hour") == [Decimal(12)]
     assert stored_rollups(store, account.account.id) == expected_rollups(store, account.account.id)
 
@@ -97,16 +91,16 @@ def test_canceling_every_event_of_a_bucket_empties_it(api, store, account, calls
 def test_a_cancel_is_idempotent(api, store, account, calls):
     meter, customer = calls
     _apply(store)
-    assert _cancel(api, "c0").status_code == 200
-    assert _cancel(api, "c0").status_code == 200
+    assert post_cancel(api, "c0").status_code == 200
+    assert post_cancel(api, "c0").status_code == 200
     assert _total(api, meter, customer) == [Decimal(18)]
 
 
 def test_cancel_refusals(api, store, account, calls):
-    missing = _cancel(api, "nope")
+    missing = post_cancel(api, "nope")
     assert missing.status_code == 404
     assert missing.json()["error"]["param"] == "cancel[identifier]"
-    other_name = _cancel(api, "c0", event_name="other")
+    other_name = post_cancel(api, "c0", event_name="other")
     assert other_name.status_code == 400
     assert other_name.json()["error"]["param"] == "event_name"
     no_type = api.post(

@@ -9,7 +9,7 @@ import time
 from decimal import Decimal
 
 import httpx
-from metering_support import decimal_json, make_customer, make_meter, raw_log
+from metering_support import decimal_json, make_customer, make_meter, post_cancel, raw_log
 
 from conftest import new_account
 
@@ -35,13 +35,6 @@ def _total(api, meter_id, customer):
     response = api.get(f"/v1/billing/meters/{meter_id}/event_summaries", params=window)
     assert response.status_code == 200, response.text
     return [s["aggregated_value"] for s in decimal_json(response)["data"]]
-
-
-def _cancel(api, identifier, event_name="calls"):
-    return api.post(
-        "/v1/billing/meter_event_adjustments",
-        data={"event_name": event_name, "type": "cancel", "cancel[identifier]": identifier},
-    )
 
 
 def _error_codes(api):
@@ -71,7 +64,7 @@ def test_one_event_name_passed_between_meters_over_time(api, store, account):
     assert _total(api, first, customer) == [Decimal(13)]
     assert _total(api, second, customer) == [Decimal(1)]
     # A deactivated meter's events can still be canceled, and its summaries follow.
-    assert _cancel(api, "to-second").status_code == 200
+    assert post_cancel(api, "to-second").status_code == 200
     assert _total(api, second, customer) == []
     by_identifier = {r.identifier: r.meter_id for r in raw_log(store, account.account.id)}
     assert by_identifier == {"to-first": first, "to-second": second, "to-first-again": first}
@@ -89,14 +82,14 @@ def test_cancels_that_name_no_event_of_this_account(api, server, store, account)
         theirs = make_customer(stranger)
         assert _send(stranger, theirs, "theirs").status_code == 200
         # Another account's identifier, unknown here: no event, and nothing canceled there.
-        assert _cancel(stranger, "counted").status_code == 404
+        assert post_cancel(stranger, "counted").status_code == 404
         assert _total(stranger, *_meter_and(stranger, theirs)) == [Decimal(1)]
     for identifier in ("theirs", "refused", "never-sent"):
-        response = _cancel(api, identifier)
+        response = post_cancel(api, identifier)
         assert response.status_code == 404, identifier
         assert response.json()["error"]["param"] == "cancel[identifier]"
-    assert _cancel(api, "counted").status_code == 200
-    again = _cancel(api, "counted")
+    assert post_cancel(api, "counted").status_code == 200
+    again = post_cancel(api, "counted")
     assert again.status_code == 200 and again.json()["status"] == "complete"
 
 

@@ -10,11 +10,8 @@ from decimal import Decimal
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from metering_support import canceled, raw_log
+from metering_support import canceled, new_tenant, raw_log
 
-from remit.accounts.service import create_account
-from remit.billing import customers
-from remit.context import CallContext
 from remit.metering import adjustments, formulas, meters, rollups, summaries
 from remit.metering.domain.values import decimal_text
 from remit.metering.ingest import EventInput, ingest
@@ -36,28 +33,6 @@ METERS = {
     "max_hourly": ("max", "hour"),
 }
 WINDOW_S = {"hour": HOUR, "day": DAY}
-
-
-def _tenant(store):
-    with store.write() as conn:
-        account = create_account(conn, "Tenant", NOW).account
-    ctx = CallContext(account=account, now=NOW, pm=PM)
-    with store.write() as conn:
-        meter_ids = {
-            name: meters.create(
-                conn,
-                ctx,
-                {
-                    "display_name": name,
-                    "event_name": name,
-                    "default_aggregation": {"formula": formula},
-                    **({"event_time_window": window} if window else {}),
-                },
-            )["id"]
-            for name, (formula, window) in METERS.items()
-        }
-        customer_ids = [customers.create(conn, ctx, {})["id"] for _ in range(2)]
-    return ctx, meter_ids, customer_ids
 
 
 def _brute_force(store, ctx, name, meter_id, customer, start, end, grouping_s):
@@ -192,7 +167,7 @@ def _cancel(store, ctx, identifiers):
     st.integers(1, 4),
 )
 def test_summary_pages_equal_a_brute_force_fold(store, steps, minutes, grouping, limit):
-    ctx, meter_ids, customer_ids = _tenant(store)
+    ctx, meter_ids, customer_ids = new_tenant(store, NOW, PM, METERS)
     low, high = sorted(minutes)
     window = (NOW - 3 * DAY + low * MINUTE, NOW - 3 * DAY + high * MINUTE)
     for events, batch_events, cancels in steps:
