@@ -271,12 +271,17 @@ def _lookup(conn: sa.Connection, account_id: str, keys: list[Key]) -> tuple[str,
             "AND bucket_start = k.bucket_start LIMIT 1) AS r"
         )
         return statement, (*flat, account_id)
+    # A join from the keys probes the primary key once per key; a row-value IN (VALUES)
+    # made SQLite read every rollup of the account per chunk (quadratic as rollups grow).
     rows = ", ".join(["(?, ?, ?, ?)"] * len(keys))
     statement = (
-        f"SELECT {_ROLLUP_KEY}, state, event_count FROM meter_rollups "
-        f"WHERE account_id = ? AND ({_ROLLUP_KEY}) IN (VALUES {rows})"
+        f"WITH k({_ROLLUP_KEY}) AS (VALUES {rows}) "
+        "SELECT r.meter_id, r.customer_id, r.grain_s, r.bucket_start, r.state, r.event_count "
+        "FROM k JOIN meter_rollups AS r ON r.account_id = ? AND r.meter_id = k.meter_id "
+        "AND r.customer_id = k.customer_id AND r.grain_s = k.grain_s "
+        "AND r.bucket_start = k.bucket_start"
     )
-    return statement, (account_id, *flat)
+    return statement, (*flat, account_id)
 
 
 def merge_into_stored(
