@@ -26,6 +26,7 @@ error does not claim its identifier, so a corrected retry can still be accepted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,7 +34,6 @@ from typing import Any, Literal
 import orjson
 import sqlalchemy as sa
 
-from remit.billing.tables import customers, test_clocks
 from remit.context import CallContext
 from remit.metering import error_reports, formulas, sql
 from remit.metering.domain.attribution import (
@@ -46,7 +46,6 @@ from remit.metering.domain.attribution import (
     customer_key_of,
 )
 from remit.metering.domain.buckets import WINDOWS_S
-from remit.metering.tables import billing_meters
 from remit.primitives.ids import new_id, register_prefix
 
 MAX_BATCH_EVENTS = 10_000
@@ -135,28 +134,26 @@ def ingest(
     return IngestOutcome(tuple(outcomes))
 
 
-_m = billing_meters.c
-_METERS = (
-    sa.select(
-        _m.id,
-        _m.event_name,
-        _m.status,
-        _m.formula,
-        _m.customer_payload_key,
-        _m.value_payload_key,
-        _m.event_time_window,
-    )  # fmt: skip
-    .where(_m.account_id == sa.bindparam("account_id"))
-    .where(_m.event_name.in_(sa.bindparam("names", expanding=True)))
-    .order_by(_m.event_name, (_m.status == "active").desc(), _m.deactivated_at.desc(), _m.id)
+# The lookups are driver SQL, their text built once per dialect and batch size: an
+# expanding SQLAlchemy parameter is compiled again on every execution, and its rows
+# cost more to read than the lookups themselves (~1.5 ms of a 100-event request).
+_METERS_SQL = (
+    "SELECT id, event_name, status, formula, customer_payload_key, value_payload_key, "
+    "event_time_window FROM billing_meters WHERE account_id = {mark} AND event_name IN "
+    "({marks}) ORDER BY event_name, (status = 'active') DESC, deactivated_at DESC, id"
 )
-_c, _k = customers.c, test_clocks.c
-_CUSTOMERS = (
-    sa.select(_c.id, _c.deleted, _k.frozen_time)
-    .select_from(customers.outerjoin(test_clocks, _k.id == _c.test_clock))
-    .where(_c.account_id == sa.bindparam("account_id"))
-    .where(_c.id.in_(sa.bindparam("ids", expanding=True)))
+_CUSTOMERS_SQL = (
+    "SELECT c.id, c.deleted, k.frozen_time FROM customers AS c "
+    "LEFT OUTER JOIN test_clocks AS k ON k.id = c.test_clock "
+    "WHERE c.account_id = {mark} AND c.id IN ({marks})"
 )
+
+
+@functools.lru_cache(maxsize=256)
+def _lookup_sql(template: str, mark: str, n: int) -> str:
+    return template.format(mark=mark, marks=", ".join([mark] * n))
+
+
 _EVENT_COLUMNS = (
     "account_id", "meter_id", "customer_id", "event_name", "identifier", "timestamp",
     "value", "payload", "created", "source",
@@ -169,20 +166,22 @@ def meter_rules(
     conn: sa.Connection, ctx: CallContext, names: Iterable[str]
 ) -> dict[str, MeterRule]:
     """Event name -> its active meter, else its most recently deactivated one."""
-    rows = conn.execute(_METERS, {"account_id": ctx.account_id, "names": list(names)}).all()
+    wanted = list(names)
+    statement = _lookup_sql(_METERS_SQL, sql.mark(conn), len(wanted))
+    rows = conn.exec_driver_sql(statement, (ctx.account_id, *wanted)).all()
     known = formulas.available(ctx.pm)
     rules: dict[str, MeterRule] = {}
-    for row in rows:
-        if row.event_name in rules:
+    for meter_id, event_name, status, formula, customer_key, value_key, window in rows:
+        if event_name in rules:
             continue
-        aggregation = known.get(row.formula)
-        rules[row.event_name] = MeterRule(
-            meter_id=row.id,
-            active=row.status == "active",
-            customer_key=row.customer_payload_key,
-            value_key=row.value_payload_key,
+        aggregation = known.get(formula)
+        rules[event_name] = MeterRule(
+            meter_id=meter_id,
+            active=status == "active",
+            customer_key=customer_key,
+            value_key=value_key,
             value_kind=None if aggregation is None else aggregation.value_kind,
-            event_time_window_s=WINDOWS_S.get(row.event_time_window or ""),
+            event_time_window_s=WINDOWS_S.get(window or ""),
         )
     return rules
 
@@ -193,13 +192,14 @@ def customer_times(
     """The named customers of this account with their clocks' readings."""
     if not customer_ids:
         return {}
-    rows = conn.execute(_CUSTOMERS, {"account_id": ctx.account_id, "ids": list(customer_ids)})
+    statement = _lookup_sql(_CUSTOMERS_SQL, sql.mark(conn), len(customer_ids))
+    rows = conn.exec_driver_sql(statement, (ctx.account_id, *customer_ids))
+    now = ctx.now
     return {
-        row.id: CustomerTime(
-            live=not row.deleted,
-            now_s=ctx.now if row.frozen_time is None else int(row.frozen_time),
+        customer_id: CustomerTime(
+            live=not deleted, now_s=now if frozen_time is None else int(frozen_time)
         )
-        for row in rows
+        for customer_id, deleted, frozen_time in rows
     }
 
 
