@@ -9,9 +9,9 @@ the caller's transaction:
    name, with their test clocks (one query);
 3. attributes each event (``domain.attribution``): a meter, a customer, a timestamp
    inside [now - 35 days, now + 5 minutes] of the customer's clock, a valid value;
-4. appends the attributed events to the raw log in one multi-row INSERT ... ON
-   CONFLICT DO NOTHING RETURNING, which tells the new ones from duplicates; within
-   the batch the first occurrence of an identifier wins;
+4. looks up which of the attributed events' identifiers the raw log already holds
+   (duplicates), and appends the others (one executemany); within the batch the first
+   occurrence of an identifier wins;
 5. records every refused event and emits the error reports (``error_reports``).
 
 Cost is a constant number of statements per batch, whatever its size. Bad events
@@ -154,12 +154,13 @@ def _lookup_sql(template: str, mark: str, n: int) -> str:
     return template.format(mark=mark, marks=", ".join([mark] * n))
 
 
+_LOGGED_SQL = (
+    "SELECT identifier FROM meter_events WHERE account_id = {mark} AND identifier IN ({marks})"
+)
 _EVENT_COLUMNS = (
     "account_id", "meter_id", "customer_id", "event_name", "identifier", "timestamp",
     "value", "payload", "created", "source",
 )  # fmt: skip
-# Rows per INSERT statement: 10 parameters each, within SQLite's 32,766.
-_INSERT_CHUNK = 1000
 
 
 def meter_rules(
@@ -213,8 +214,11 @@ def _append(
 ) -> set[str]:
     """Insert the attributed events; returns the identifiers that were new.
 
-    Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING, as driver SQL with positional
-    rows: SQLAlchemy's per-row parameter dictionaries cost more than the insert itself.
+    The identifiers already logged are looked up first, then the new rows go in with the
+    driver's executemany (positional rows: SQLAlchemy's per-row dictionaries, or an
+    INSERT ... RETURNING, cost more than the insert itself). No other writer can log one
+    of them in between: the caller holds the account's lock (``sql.lock_account``; on
+    SQLite, the single write lock taken by BEGIN IMMEDIATE).
     """
     rows: list[tuple[Any, ...]] = []
     seen: set[str] = set()
@@ -236,19 +240,21 @@ def _append(
                 source,
             )  # fmt: skip
         )
-    inserted: set[str] = set()
+    if not rows:
+        return set()
     mark = sql.mark(conn)
-    row_marks = f"({', '.join([mark] * len(_EVENT_COLUMNS))})"
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        chunk = rows[start : start + _INSERT_CHUNK]
+    found = conn.exec_driver_sql(
+        _lookup_sql(_LOGGED_SQL, mark, len(seen)), (ctx.account_id, *seen)
+    ).scalars()
+    logged = set(found)
+    rows = [row for row in rows if row[4] not in logged]
+    if rows:
         statement = (
             f"INSERT INTO meter_events ({', '.join(_EVENT_COLUMNS)}) "
-            f"VALUES {', '.join([row_marks] * len(chunk))} "
-            "ON CONFLICT (account_id, identifier) DO NOTHING RETURNING identifier"
+            f"VALUES ({', '.join([mark] * len(_EVENT_COLUMNS))})"
         )
-        params = tuple(value for row in chunk for value in row)
-        inserted.update(row[0] for row in conn.exec_driver_sql(statement, params))
-    return inserted
+        conn.exec_driver_sql(statement, rows)
+    return {row[4] for row in rows}
 
 
 def _outcomes(
