@@ -80,7 +80,30 @@ def post_until_killed(database_url: str, account_id: str, run: int) -> tuple[int
         poster.kill()
         poster.wait()
     assert poster.returncode == -signal.SIGKILL
+    _await_orphaned_backends(database_url)
     return committed, last
+
+
+def _await_orphaned_backends(database_url: str) -> None:
+    """A killed client's PostgreSQL backend may still be finishing its COMMIT: wait until
+    no other session of this database is mid-statement or mid-transaction, so what we
+    count next is final."""
+    if not database_url.startswith("postgresql"):
+        return
+    engine = sa.create_engine(sa.make_url(database_url).set(drivername="postgresql+psycopg"))
+    busy = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if conn.execute(busy).scalar() == 0:
+                    return
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
 
 
 def assert_whole_batches_and_a_clean_ledger(store, account_id: str) -> int:
