@@ -129,3 +129,24 @@ def test_advancing_a_clock_backwards(api):
     assert (
         api.get(f"/v1/test_helpers/test_clocks/{clock['id']}").json()["frozen_time"] == 1700000000
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        (b"name=a%00b", "name"),
+        (b"email=a%00b@example.com", "email"),
+        (b"metadata[plan]=pro%00", "metadata[plan]"),
+        (b"metadata[pl%00an]=pro", "metadata[pl\x00an]"),
+    ],
+)
+def test_nul_characters_are_refused_not_stored(api, unchanged, body, param):
+    # PostgreSQL text cannot hold NUL: an unchecked one would be a 500 there.
+    error = _error(api.post("/v1/customers", content=body, headers=FORM), 400)
+    assert error["param"] == param
+
+
+def test_a_nul_in_a_meter_event_name_is_refused(api):
+    body = b"event_name=calls%00&payload[value]=1&payload[stripe_customer_id]=cus_x"
+    error = _error(api.post("/v1/billing/meter_events", content=body, headers=FORM), 400)
+    assert error["param"] == "event_name"

@@ -32,7 +32,7 @@ METADATA_MAX_KEYS, METADATA_KEY_MAX_LENGTH, METADATA_VALUE_MAX_LENGTH = 50, 40, 
 EXPAND_MAX_ITEMS, EXPAND_MAX_LENGTH, EXPAND_MAX_DEPTH = 100, 200, 4
 
 _INT_TEXT = re.compile(r"-?[0-9]{1,19}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+_EMAIL = re.compile(r"[^@\s\x00]+@[^@\s.\x00]+(?:\.[^@\s.\x00]+)+")
 _INTEGER = "parameter_invalid_integer"
 
 
@@ -68,7 +68,7 @@ class Str(Field):
         return self.blank_ok
 
     def coerce(self, value: Any, path: Path) -> str:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or "\x00" in value:  # PostgreSQL text cannot hold NUL
             raise _invalid(path, f"Invalid string: {_shown(value)}")
         if len(value) > self.max_length:
             message = (
@@ -194,7 +194,7 @@ def _check_metadata_entry(path: Path, key: str, item: Any) -> None:
             f"Metadata keys can have up to {METADATA_KEY_MAX_LENGTH} characters, but you passed "
             f"in a key that is {len(key)} characters. Invalid key: {_shown(key)}",
         )
-    if not isinstance(item, str):
+    if not isinstance(item, str) or "\x00" in item + key:
         raise _invalid((*path, key), f"Invalid metadata value: {_shown(item)}; must be a string")
     if len(item) > METADATA_VALUE_MAX_LENGTH:
         raise _invalid(
