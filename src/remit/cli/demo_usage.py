@@ -11,8 +11,6 @@ and one mistaken event canceled afterwards.
 from __future__ import annotations
 
 import random
-import time
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +20,8 @@ from remit.catalog import prices
 from remit.catalog.domain.rating import rate
 from remit.catalog.models import pricing_models
 from remit.cli.demo_ledger import Subscriber
+from remit.metering.domain.timestamps import rfc3339
+from remit.primitives.clock import WallClock
 from remit.primitives.money import RoundingMode, format_amount
 
 STREAMED_EVENTS = 2_000
@@ -29,10 +29,6 @@ BATCH = 100
 USAGE_CUSTOMERS = 8
 HOUR_S = 3600
 SUMMARY_WAIT_S = 10
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _catalog(client: stripe.StripeClient) -> tuple[stripe.billing.Meter, stripe.Price]:
@@ -78,7 +74,7 @@ def _events(customer_ids: list[str], start: int) -> list[Any]:
         {
             "event_name": "ordering_api_call",
             "identifier": f"demo-call-{n:05d}",
-            "timestamp": _iso(start + n * 20),
+            "timestamp": rfc3339(start + n * 20),
             "payload": {
                 "stripe_customer_id": draw.choice(customer_ids),
                 "value": str(draw.randint(1, 6)),
@@ -94,7 +90,7 @@ def run_usage_chapter(
     facts: dict[str, Any] = {}
     meter, price = _catalog(client)
     customer_ids = [s.customer_id for s in subscribers[:USAGE_CUSTOMERS]]
-    now = int(time.time())
+    now = WallClock().now()
     start = (now - 20 * HOUR_S) // HOUR_S * HOUR_S
     events = _events(customer_ids, start)
     session = client.v2.billing.meter_event_session.create()

@@ -15,13 +15,13 @@ with characters JSON escapes go through ``orjson.dumps`` itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from remit.metering.domain.timestamps import rfc3339_seconds
 from remit.metering.import_payloads import Payload, RawChunk
 
 MAX_NAME_CHARS = 100
@@ -29,7 +29,6 @@ MAX_KEY_CHARS = 100
 MAX_VALUE_CHARS = 500
 MAX_KEYS = 50
 MAX_UNIX_DIGITS = 15
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UNIX = f"^[0-9]{{1,{MAX_UNIX_DIGITS}}}$"
 # What Arrow's parser reads exactly as datetime.fromisoformat does; anything else that
 # may still be RFC 3339 is parsed by fromisoformat itself.
@@ -180,16 +179,7 @@ def _iso_seconds(texts: pa.Array, mask: pa.Array) -> pa.Array:
     """The v2 stream's rule, for the texts Arrow's parser was not trusted with."""
     found: list[int | None] = []
     for text, wanted in zip(texts.to_pylist(), mask.to_pylist(), strict=True):
-        moment = None
-        if wanted and "T" in text:
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                moment = None
-        if moment is not None and moment.tzinfo is not None:
-            found.append((moment - EPOCH) // timedelta(seconds=1))
-        else:
-            found.append(None)
+        found.append(rfc3339_seconds(text) if wanted else None)
     return pa.array(found, pa.int64())
 
 

@@ -9,13 +9,13 @@ do nothing more.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from remit.accounts.service import Account, get_account, hash_key
 from remit.context import CallContext
+from remit.metering.domain.timestamps import rfc3339
 from remit.metering.tables import meter_event_sessions
 from remit.primitives.errors import AuthenticationError, TemporarySessionExpired
 from remit.primitives.ids import new_id, register_prefix
@@ -24,12 +24,6 @@ SESSION_TTL_S = 15 * 60
 TOKEN_PREFIX = "mest_"
 
 register_prefix("mes")
-
-
-def iso(timestamp_s: int) -> str:
-    """v2 timestamps: RFC 3339 in UTC with milliseconds, as Stripe writes them."""
-    moment = datetime.fromtimestamp(timestamp_s, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def create(conn: sa.Connection, ctx: CallContext) -> dict[str, Any]:
@@ -50,8 +44,8 @@ def create(conn: sa.Connection, ctx: CallContext) -> dict[str, Any]:
         "id": session_id,
         "object": "v2.billing.meter_event_session",
         "authentication_token": token,
-        "created": iso(ctx.now),
-        "expires_at": iso(expires_at),
+        "created": rfc3339(ctx.now),
+        "expires_at": rfc3339(expires_at),
         "livemode": False,
     }
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,11 +22,11 @@ from remit.api.routing import Route
 from remit.context import CallContext
 from remit.metering import ingest, sessions
 from remit.metering.domain.attribution import Problem
+from remit.metering.domain.timestamps import rfc3339_seconds
 from remit.metering.ingest import EventInput
 from remit.primitives.errors import invalid_parameter
 
 MAX_EVENTS = 100
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_KEYS = frozenset({"event_name", "identifier", "payload", "timestamp"})
 EVENT_NAME_MAX, IDENTIFIER_MAX, PAYLOAD_MAX_KEYS, PAYLOAD_TEXT_MAX = 100, 100, 50, 500
 NUL = "\x00"
@@ -154,13 +153,9 @@ def _timestamp(raw: Any) -> tuple[int | None, str | None]:
     """RFC 3339 text to Unix seconds; (None, None) when absent, (None, why) when bad."""
     if raw is None:
         return None, None
-    if isinstance(raw, str) and "T" in raw:
-        try:
-            moment = datetime.fromisoformat(raw)
-        except ValueError:
-            moment = None
-        if moment is not None and moment.tzinfo is not None:
-            return (moment - EPOCH) // timedelta(seconds=1), None
+    seconds = rfc3339_seconds(raw) if isinstance(raw, str) else None
+    if seconds is not None:
+        return seconds, None
     return None, f"timestamp must be an RFC 3339 date-time with a time zone, got {str(raw)[:40]!r}"
 
 
