@@ -99,12 +99,12 @@ def _business_day(
         client.v1.customers.list(params={"email": "buyer007@example.com"}).data
     )
     clock = client.v1.test_helpers.test_clocks.create(
-        params={"frozen_time": int(time.time()) - 86_400, "name": "demo month"}
+        params={"frozen_time": WallClock().now() - 86_400, "name": "demo month"}
     )
     on_clock = client.v1.customers.create(
         params={"email": "sim@example.com", "test_clock": clock.id}
     )
-    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": int(time.time())})
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": WallClock().now()})
     expanded = client.v1.customers.retrieve(on_clock.id, params={"expand": ["test_clock"]})
     facts["expanded test clock"] = expanded.test_clock.id == clock.id  # type: ignore[union-attr]
     first = client.v1.customers.create(
