@@ -89,6 +89,15 @@ def canceled_clause(events: Any = meter_events) -> sa.ColumnElement[bool]:
     )
 
 
+def _events_to_fold() -> sa.Select[Any]:
+    """Raw events as folding reads them: value, payload, and whether a cancel hit them."""
+    e = meter_events.c
+    return sa.select(
+        e.seq, e.meter_id, e.customer_id, e.timestamp, e.value, e.payload,
+        canceled_clause().label("canceled"),
+    )  # fmt: skip
+
+
 _PENDING = sa.select(meter_rollup_watermarks.c.account_id).where(
     sa.exists().where(
         meter_events.c.account_id == meter_rollup_watermarks.c.account_id,
@@ -135,15 +144,7 @@ def apply_batch(
         return 0
     e = meter_events.c
     rows = conn.execute(
-        sa.select(
-            e.seq,
-            e.meter_id,
-            e.customer_id,
-            e.timestamp,
-            e.value,
-            e.payload,
-            canceled_clause().label("canceled"),
-        )  # fmt: skip
+        _events_to_fold()
         .where(e.account_id == account_id, e.seq > watermark)
         .order_by(e.seq)
         .limit(batch_events)
@@ -336,15 +337,7 @@ def recompute_around(
     e = meter_events.c
     minute = floor(timestamp_s, MINUTE_S)
     rows = conn.execute(
-        sa.select(
-            e.seq,
-            e.meter_id,
-            e.customer_id,
-            e.timestamp,
-            e.value,
-            e.payload,
-            canceled_clause().label("canceled"),
-        )  # fmt: skip
+        _events_to_fold()
         .where(
             e.account_id == account_id,
             e.meter_id == meter_id,
