@@ -14,6 +14,12 @@ TABLE_MODULES = (
     "remit.catalog.tables",
     "remit.metering.tables",
     "remit.billing.tables",
+    "remit.billing.discounts.tables",
+    "remit.billing.taxes.tables",
+    "remit.billing.balance.tables",
+    "remit.billing.invoices.tables",
+    "remit.billing.subscriptions.tables",
+    "remit.billing.credit_notes.tables",
     "remit.ledger.tables",
     "remit.ledger.revrec.tables",
 )
