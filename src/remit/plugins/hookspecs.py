@@ -69,6 +69,31 @@ class RemitSpec:
         raise NotImplementedError
 
     @hookspec
+    def remit_invoice_status_changed(
+        self, conn: sa.Connection, ctx: CallContext, invoice: dict[str, Any], previous_status: str
+    ) -> None:
+        """An invoice moved from ``previous_status`` to ``invoice["status"]``.
+
+        Called inside the transaction of the change (finalization, payment, void, marked
+        uncollectible) with the rendered invoice. Subscriptions follow their invoices
+        here (incomplete -> active when the first invoice is paid, past_due -> active, ...);
+        raising refuses the change.
+        """
+        raise NotImplementedError
+
+    @hookspec(firstresult=True)
+    def remit_invoice_collect(
+        self, conn: sa.Connection, ctx: CallContext, invoice: dict[str, Any], at_ts: int
+    ) -> dict[str, Any] | None:
+        """Collect payment of an open invoice (``POST /v1/invoices/{id}/pay``).
+
+        The payments capability answers ``{"amount_paid": int}`` when it collected the
+        amount remaining (posting its own ledger entries), or raises a Stripe error
+        saying why not. None (no implementation) means no payment method can be charged.
+        """
+        raise NotImplementedError
+
+    @hookspec
     def remit_pricing_models(self) -> list[Any]:
         """Pricing models (``remit.catalog.domain.models.PricingModel``) this plugin rates.
 
