@@ -90,6 +90,19 @@ PAYLOADS = {
         "credit": -250,
         "customer": "cus_1",
     },
+    "customer_balance.invoiced": {
+        "id": "cbtxn_2",
+        "currency": "eur",
+        "effective_at": T0,
+        "amount": 300,
+        "invoice": "in_1",
+    },
+    "invoice.paid_out_of_band": {
+        "id": "in_1",
+        "currency": "eur",
+        "effective_at": T0,
+        "amount": 9000,
+    },
     "revenue.recognized": {
         "id": "eur:2026-01-01",
         "currency": "eur",

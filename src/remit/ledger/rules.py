@@ -53,6 +53,11 @@ BUILTIN_RULES: tuple[PostingRule, ...] = (
         _d("bad_debt", "amount_remaining"),
         _c("accounts_receivable", "amount_remaining"),
     ), "Invoice marked uncollectible", subject="id"),
+    # Settled outside the processor (a check, a wire): the money is in the bank already.
+    PostingRule("invoice.paid_out_of_band", (
+        _d("bank", "amount"),
+        _c("accounts_receivable", "amount"),
+    ), "Invoice paid out of band", subject="id"),
     PostingRule("payment.captured", (
         _d("processor_balance_pending", "amount"),
         _c("accounts_receivable", "amount"),
@@ -102,6 +107,12 @@ BUILTIN_RULES: tuple[PostingRule, ...] = (
         _d("contra_revenue", "credit"),
         _c("customer_credit_balance", "credit"),
     ), "Customer balance adjustment", subject="customer"),
+    # What the customer owed on their balance, moved onto an invoice at finalization
+    # (negative: given back to the balance when the invoice is voided).
+    PostingRule("customer_balance.invoiced", (
+        _d("accounts_receivable", "amount"),
+        _c("customer_credit_balance", "amount"),
+    ), "Customer balance invoiced", subject="invoice"),
     PostingRule("revenue.recognized", (
         _d("deferred_revenue", "amount"),
         _c("revenue", "amount"),
