@@ -82,6 +82,8 @@ invoice_lines = sa.Table(
     sa.Column("description", sa.String(500), nullable=True),
     sa.Column("quantity", sa.BigInteger, nullable=True),
     sa.Column("price", id_type(), nullable=True),
+    # The price's product: a coupon's applies_to names products, and totals are re-derived.
+    sa.Column("product", id_type(), nullable=True),
     sa.Column("unit_amount_decimal", sa.String(40), nullable=True),
     ts_column("period_start"),
     ts_column("period_end"),

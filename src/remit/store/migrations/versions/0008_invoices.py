@@ -126,6 +126,11 @@ def upgrade() -> None:
             sa.String(length=40).with_variant(sa.VARCHAR(length=40, collation="C"), "postgresql"),
             nullable=True,
         ),
+        sa.Column(
+            "product",
+            sa.String(length=40).with_variant(sa.VARCHAR(length=40, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("unit_amount_decimal", sa.String(length=40), nullable=True),
         sa.Column("period_start", sa.BigInteger(), nullable=False),
         sa.Column("period_end", sa.BigInteger(), nullable=False),
