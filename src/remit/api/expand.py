@@ -2,7 +2,9 @@
 
 Loaders are found by the id's prefix (``cus`` for ``cus_123``) or, for ids a caller may
 choose (a product's ``gold-plan``), by the field that holds it: ``"price.product"`` loads
-the ``product`` field of a ``price`` object whatever the id looks like. A field the
+the ``product`` field of a ``price`` object whatever the id looks like. A field inside a
+hash that is no object of its own is named through it: ``"promotion_code.promotion.coupon"``
+for the ``coupon`` of a promotion code's ``promotion`` hash. A field the
 resource already rendered in full (an includable field such as a price's ``tiers``) is
 left as it is.
 """
@@ -48,22 +50,24 @@ def _expand_path(
     parts: list[str],
     path: str,
     loaders: Mapping[str, Loader],
+    scope: str | None = None,
 ) -> None:
+    """``scope`` names a hash without an ``object`` of its own by the way it was reached."""
     if isinstance(node, list):
         for item in node:
-            _expand_path(conn, account_id, item, parts, path, loaders)
+            _expand_path(conn, account_id, item, parts, path, loaders, scope)
         return
     head, rest = parts[0], parts[1:]
     if not isinstance(node, dict) or head not in node:
         raise _not_expandable(path)
     value = node[head]
-    field = f"{node.get('object')}.{head}"
+    field = f"{node.get('object', scope)}.{head}"
     if rest:
         if value is None:
             return
         if isinstance(value, str):
             value = node[head] = _load(conn, account_id, value, field, path, loaders)
-        _expand_path(conn, account_id, value, rest, path, loaders)
+        _expand_path(conn, account_id, value, rest, path, loaders, field)
         return
     if isinstance(value, str):
         node[head] = _load(conn, account_id, value, field, path, loaders)

@@ -17,7 +17,8 @@ tax_rates = sa.Table(
     sa.Column("inclusive", sa.Boolean, nullable=False),
     sa.Column("jurisdiction", sa.String(200), nullable=True),
     sa.Column("percentage", sa.String(40), nullable=False),
-    sa.Column("state", sa.String(2), nullable=True),
+    # ISO 3166-2 subdivision codes without the country prefix have 1 to 3 characters.
+    sa.Column("state", sa.String(3), nullable=True),
     sa.Column("tax_type", sa.String(30), nullable=True),
     sa.Column("metadata", sa.JSON, nullable=False),
     sa.Index(None, "account_id", "id"),

@@ -170,7 +170,7 @@ def upgrade() -> None:
         sa.Column("inclusive", sa.Boolean(), nullable=False),
         sa.Column("jurisdiction", sa.String(length=200), nullable=True),
         sa.Column("percentage", sa.String(length=40), nullable=False),
-        sa.Column("state", sa.String(length=2), nullable=True),
+        sa.Column("state", sa.String(length=3), nullable=True),
         sa.Column("tax_type", sa.String(length=30), nullable=True),
         sa.Column("metadata", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tax_rates")),
