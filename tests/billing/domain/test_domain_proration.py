@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import calendar
-import math
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from domain_support import reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,22 +33,6 @@ def windows(draw: st.DrawFn) -> tuple[int, int, int, int, int]:
     length = draw(st.integers(1, 3 * 366 * 86_400))
     inside = sorted(draw(st.lists(st.integers(start, start + length), min_size=3, max_size=3)))
     return start, start + length, inside[0], inside[1], inside[2]
-
-
-def reference(value: Fraction, mode: RoundingMode) -> int:
-    """Rounding of an exact rational, written independently of the decimal module."""
-    magnitude, sign = abs(value), (1 if value >= 0 else -1)
-    low = math.floor(magnitude)
-    rest = magnitude - low
-    if mode is RoundingMode.DOWN or rest == 0:
-        return sign * low
-    if mode is RoundingMode.UP:
-        return sign * (low + 1)
-    if rest != Fraction(1, 2):
-        return sign * (low + (1 if rest > Fraction(1, 2) else 0))
-    if mode is RoundingMode.HALF_UP:
-        return sign * (low + 1)
-    return sign * (low + low % 2)
 
 
 def test_a_mid_cycle_seat_upgrade_in_a_30_day_month():
