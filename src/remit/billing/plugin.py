@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from remit.accounts.service import get_account
 from remit.billing import customers, test_clocks
+from remit.billing.discounts import coupons, promotion_codes
 from remit.context import CallContext
 from remit.jobs.queue import Job, bury, complete, hold
 from remit.plugins.hookspecs import hookimpl
@@ -25,7 +26,13 @@ def _clock(conn: sa.Connection, account_id: str, clock_id: str) -> dict[str, Any
 
 @hookimpl
 def remit_object_loaders() -> dict[str, Any]:
-    return {"cus": customers.retrieve, "clock": _clock}
+    # Coupon ids may be caller-chosen ("SUMMER25"), so the fields holding them load by name.
+    return {
+        "cus": customers.retrieve,
+        "clock": _clock,
+        "promo": promotion_codes.retrieve,
+        "promotion_code.promotion.coupon": coupons.expanded,
+    }
 
 
 def _context(conn: sa.Connection, job: Job, clock: Clock) -> CallContext | None:

@@ -10,12 +10,14 @@ from remit.api import idempotency
 from remit.api.routing import Route
 from remit.api.v1 import (
     billing_meters,
+    coupons,
     customers,
     events,
     ledger_reports,
     meter_events,
     prices,
     products,
+    promotion_codes,
     test_clocks,
     webhook_endpoints,
 )
@@ -26,12 +28,14 @@ from remit.plugins.hookspecs import hookimpl
 def remit_api_routes() -> list[Route]:
     return [
         *billing_meters.ROUTES,
+        *coupons.ROUTES,
         *customers.ROUTES,
         *events.ROUTES,
         *ledger_reports.ROUTES,
         *meter_events.ROUTES,
         *prices.ROUTES,
         *products.ROUTES,
+        *promotion_codes.ROUTES,
         *test_clocks.ROUTES,
         *webhook_endpoints.ROUTES,
     ]
