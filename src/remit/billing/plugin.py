@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from remit.accounts.service import get_account
 from remit.billing import customers, test_clocks
 from remit.billing.discounts import coupons, promotion_codes
+from remit.billing.taxes import tax_rates
 from remit.context import CallContext
 from remit.jobs.queue import Job, bury, complete, hold
 from remit.plugins.hookspecs import hookimpl
@@ -31,6 +32,7 @@ def remit_object_loaders() -> dict[str, Any]:
         "cus": customers.retrieve,
         "clock": _clock,
         "promo": promotion_codes.retrieve,
+        "txr": tax_rates.retrieve,
         "promotion_code.promotion.coupon": coupons.expanded,
     }
 

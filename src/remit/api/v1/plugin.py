@@ -18,6 +18,7 @@ from remit.api.v1 import (
     prices,
     products,
     promotion_codes,
+    tax_rates,
     test_clocks,
     webhook_endpoints,
 )
@@ -36,6 +37,7 @@ def remit_api_routes() -> list[Route]:
         *prices.ROUTES,
         *products.ROUTES,
         *promotion_codes.ROUTES,
+        *tax_rates.ROUTES,
         *test_clocks.ROUTES,
         *webhook_endpoints.ROUTES,
     ]
