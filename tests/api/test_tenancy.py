@@ -22,10 +22,13 @@ OWNED = {
     "/v1/billing/meters/{id}/error_report": "meter",
     "/v1/billing/meters/{id}/event_summaries": "meter",
     "/v1/billing/meters/{id}/reactivate": "meter",
+    "/v1/coupons/{id}": "coupon",
     "/v1/customers/{id}": "customer",
     "/v1/events/{id}": "event",
     "/v1/prices/{id}": "price",
     "/v1/products/{id}": "product",
+    "/v1/promotion_codes/{id}": "promotion_code",
+    "/v1/tax_rates/{id}": "tax_rate",
     "/v1/test_helpers/test_clocks/{id}": "clock",
     "/v1/test_helpers/test_clocks/{id}/advance": "clock",
     "/v1/webhook_endpoints/{id}": "endpoint",
@@ -65,6 +68,17 @@ BODIES = {
         "frozen_time": "1900000000"
     },
     ("POST", "/v1/webhook_endpoints/{id}"): lambda ids: {"disabled": "true"},
+    # Coupon ids are chosen per account, as product ids are.
+    ("POST", "/v1/coupons"): lambda ids: {"percent_off": "5", "id": ids["coupon"]},
+    ("POST", "/v1/coupons/{id}"): lambda ids: {"name": "stolen"},
+    ("POST", "/v1/promotion_codes"): lambda ids: {"coupon": ids["coupon"]},
+    ("POST", "/v1/promotion_codes/{id}"): lambda ids: {"active": "false"},
+    ("POST", "/v1/tax_rates"): lambda ids: {
+        "display_name": "Mine",
+        "percentage": "5",
+        "inclusive": "false",
+    },
+    ("POST", "/v1/tax_rates/{id}"): lambda ids: {"active": "false"},
     ("POST", "/v1/test_helpers/test_clocks"): lambda ids: {"frozen_time": "1700000000"},
     ("POST", "/v1/webhook_endpoints"): lambda ids: {
         "url": "http://127.0.0.1:9/i",
@@ -78,6 +92,7 @@ NAMES_OWNER_OBJECTS = {
     ("POST", "/v1/customers"),
     ("POST", "/v1/billing/meter_event_adjustments"),
     ("POST", "/v1/prices"),
+    ("POST", "/v1/promotion_codes"),
 }
 
 
@@ -122,6 +137,11 @@ def owner_objects(api) -> dict[str, str]:
     price = api.post(
         "/v1/prices", data={"product": product["id"], "currency": "usd", "unit_amount": "100"}
     ).json()
+    coupon = api.post("/v1/coupons", data={"percent_off": "5", "id": "owner-coupon"}).json()
+    promo = api.post("/v1/promotion_codes", data={"coupon": coupon["id"]}).json()
+    tax_rate = api.post(
+        "/v1/tax_rates", data={"display_name": "VAT", "percentage": "19", "inclusive": "false"}
+    ).json()
     event = api.get("/v1/events", params={"limit": 1}).json()["data"][0]
     return {
         "customer": customer["id"],
@@ -132,6 +152,9 @@ def owner_objects(api) -> dict[str, str]:
         "meter_event": "owner-event",
         "product": product["id"],
         "price": price["id"],
+        "coupon": coupon["id"],
+        "promotion_code": promo["id"],
+        "tax_rate": tax_rate["id"],
     }
 
 
