@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from remit.accounts.service import get_account
 from remit.billing import customers, test_clocks
-from remit.billing.discounts import coupons, promotion_codes
+from remit.billing.discounts import coupons, discounts, promotion_codes
 from remit.billing.taxes import tax_rates
 from remit.context import CallContext
 from remit.jobs.queue import Job, bury, complete, hold
@@ -32,6 +32,8 @@ def remit_object_loaders() -> dict[str, Any]:
         "cus": customers.retrieve,
         "clock": _clock,
         "promo": promotion_codes.retrieve,
+        "di": discounts.retrieve,
+        "discount.source.coupon": coupons.expanded,
         "txr": tax_rates.retrieve,
         "promotion_code.promotion.coupon": coupons.expanded,
     }
