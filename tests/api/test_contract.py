@@ -33,7 +33,11 @@ RESOURCES["customer"]["shipping"] = {
 # advances (Stripe's documented shape); the fixture shows a ready clock, so it is checked
 # in test_an_advancing_clock_names_its_target instead.
 FREE_FORM_KEYS = frozenset({"metadata", "status_details"})
+# Stripe's OpenAPI types these as JSON numbers: a whole value is written as an integer (the
+# tax_rate fixture's 19), a fractional one with its fraction (the coupon fixture's 25.5).
+NUMBER_KEYS = frozenset({"percentage", "percent_off"})
 LIST_KEYS = frozenset({"object", "data", "has_more", "url"})
+NUMBERS = frozenset({"integer", "number"})
 
 
 # -- the comparison ---------------------------------------------------------------------------
@@ -92,6 +96,8 @@ def _hash_problems(
     if "object" in fixture and ours.get("object") != fixture["object"]:
         problems.append(f"{where}: object is {ours.get('object')!r}, not {fixture['object']!r}")
     for key in sorted(ours.keys() & fixture.keys() - FREE_FORM_KEYS):
+        if key in NUMBER_KEYS and {json_type(ours[key]), json_type(fixture[key])} <= NUMBERS:
+            continue
         problems += shape_problems(ours[key], fixture[key], f"{path}.{key}".lstrip("."))
     return problems
 
@@ -118,6 +124,14 @@ def test_the_comparison_reports_missing_extra_and_mistyped_keys():
     assert (
         shape_problems({**fixture, "token": "t"}, fixture, allowed_extra=frozenset({"token"})) == []
     )
+
+
+def test_only_stripes_number_fields_may_be_whole_or_fractional():
+    assert shape_problems({"percentage": 8.875}, {"percentage": 19}) == []
+    assert shape_problems({"percent_off": 50}, {"percent_off": 25.5}) == []
+    assert shape_problems({"amount": 1.5}, {"amount": 100}) == [
+        "amount: number where the fixture has integer"
+    ]
 
 
 def test_the_comparison_holds_an_expanded_field_to_its_own_fixture():
@@ -200,6 +214,34 @@ def advanced_clock(api: httpx.Client) -> Any:
     return call(api, "POST", path, {"frozen_time": later})
 
 
+def new_tax_rate(api: httpx.Client) -> Any:
+    data = {"display_name": "VAT", "percentage": "8.875", "inclusive": "false", "country": "US",
+            "state": "NY", "jurisdiction": "NY", "tax_type": "sales_tax"}  # fmt: skip
+    return call(api, "POST", "/v1/tax_rates", data)
+
+
+def new_coupon(api: httpx.Client) -> Any:
+    redeem_by = str(int(time.time()) + 3600)
+    data = {"percent_off": "25.5", "duration": "repeating", "duration_in_months": "3",
+            "max_redemptions": "5", "redeem_by": redeem_by, "name": "25.5% off"}  # fmt: skip
+    return call(api, "POST", "/v1/coupons", data)
+
+
+def new_promotion_code(api: httpx.Client) -> Any:
+    data = {"promotion[type]": "coupon", "promotion[coupon]": new_coupon(api)["id"],
+            "restrictions[minimum_amount]": "1000",
+            "restrictions[minimum_amount_currency]": "usd"}  # fmt: skip
+    return call(api, "POST", "/v1/promotion_codes", data)
+
+
+def promotion_code_with_coupon_expanded(api: httpx.Client) -> Any:
+    promo = new_promotion_code(api)
+    path = f"/v1/promotion_codes/{promo['id']}?expand[]=promotion.coupon"
+    expanded = call(api, "GET", path)
+    assert expanded["promotion"]["coupon"]["object"] == "coupon"
+    return expanded
+
+
 @dataclass(frozen=True)
 class Case:
     fixture: str
@@ -259,6 +301,26 @@ CASES = {
             {"description": "Orders", "metadata[team]": "billing", "disabled": "true"},
         ),
     ),
+    "tax rate created": Case("tax_rate", new_tax_rate),
+    "tax rate updated": Case(
+        "tax_rate",
+        lambda api: call(
+            api, "POST", f"/v1/tax_rates/{new_tax_rate(api)['id']}", {"active": "false"}
+        ),
+    ),
+    "coupon created": Case("coupon", new_coupon),
+    "coupon amount off": Case(
+        "coupon",
+        lambda api: call(api, "POST", "/v1/coupons", {"amount_off": "500", "currency": "usd"}),
+    ),
+    "coupon deleted": Case(
+        "deleted_coupon",
+        lambda api: call(api, "DELETE", f"/v1/coupons/{new_coupon(api)['id']}"),
+    ),
+    "promotion code created": Case("promotion_code", new_promotion_code),
+    "promotion code with coupon expanded": Case(
+        "promotion_code", promotion_code_with_coupon_expanded
+    ),
     "webhook endpoint deleted": Case(
         "deleted_webhook_endpoint",
         lambda api: call(api, "DELETE", f"/v1/webhook_endpoints/{new_endpoint(api)['id']}"),
@@ -289,6 +351,9 @@ LISTS = {
     "/v1/customers": ("customer", new_customer),
     "/v1/test_helpers/test_clocks": ("test_helpers.test_clock", new_clock),
     "/v1/webhook_endpoints": ("webhook_endpoint", new_endpoint),
+    "/v1/tax_rates": ("tax_rate", new_tax_rate),
+    "/v1/coupons": ("coupon", new_coupon),
+    "/v1/promotion_codes": ("promotion_code", new_promotion_code),
 }
 
 
@@ -342,6 +407,21 @@ def test_event_envelope_has_the_fixture_shape(api, event_type):
     (event,) = listed["data"]
     assert_event_matches(event)
     assert_event_matches(call(api, "GET", f"/v1/events/{event['id']}"))
+
+
+def test_discount_and_tax_events_have_the_fixture_shape(api):
+    rate = new_tax_rate(api)
+    call(api, "POST", f"/v1/tax_rates/{rate['id']}", {"display_name": "Sales tax"})
+    promo = new_promotion_code(api)
+    call(api, "POST", f"/v1/promotion_codes/{promo['id']}", {"active": "false"})
+    coupon = promo["promotion"]["coupon"]
+    call(api, "POST", f"/v1/coupons/{coupon}", {"name": "Renamed"})
+    call(api, "DELETE", f"/v1/coupons/{coupon}")
+    kinds = ("tax_rate", "promotion_code", "coupon")
+    types = [f"{kind}.{verb}" for kind in kinds for verb in ("created", "updated")]
+    for event_type in [*types, "coupon.deleted"]:
+        (event,) = call(api, "GET", f"/v1/events?type={event_type}")["data"]
+        assert_event_matches(event)
 
 
 def test_test_clock_event_has_the_fixture_shape(api):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import json
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from discounts_support import snapshot
 
+from conftest import FIXTURES
 from remit.billing import customers
 from remit.billing.discounts import coupons, discounts, promotion_codes
 from remit.billing.discounts.tables import coupons as coupons_table
@@ -25,6 +27,7 @@ from remit.primitives.errors import InvalidRequestError, ResourceMissing
 JAN_31 = calendar.timegm(datetime(2025, 1, 31, 12, 0, tzinfo=UTC).timetuple())
 APR_30 = calendar.timegm(datetime(2025, 4, 30, 12, 0, tzinfo=UTC).timetuple())
 DAY = 86_400
+RESOURCES = json.loads(FIXTURES.read_text())["resources"]
 
 
 @pytest.fixture
@@ -92,6 +95,7 @@ def test_a_subscription_discount_is_rendered_counted_and_announced(store, ctx):
         "subscription": "sub_1",
         "subscription_item": None,
     }
+    assert obj.keys() == RESOURCES["discount"].keys()
     assert times == 1
     assert announced["object"] == obj
 
@@ -152,7 +156,7 @@ def test_a_removed_discount_renders_deleted_and_applies_no_more(store, ctx):
         ).scalar_one()
         with pytest.raises(ResourceMissing):
             discounts.remove(conn, ctx, di)
-    assert gone["deleted"] is True and "end" not in gone
+    assert gone["deleted"] is True and gone.keys() == RESOURCES["deleted_discount"].keys()
     assert event == JAN_31 + DAY
     assert _terms(store, ctx, [di]) == ()
 
