@@ -1,0 +1,213 @@
+"""Subscriptions and their items on the wire (Stripe's ``subscription`` and
+``subscription_item``), with the legacy ``plan`` derived from each item's price."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from remit.billing.subscriptions.tables import subscription_items, subscriptions
+from remit.billing.taxes import tax_rates
+from remit.billing.taxes.tables import tax_rates as tax_rates_table
+from remit.catalog import prices
+from remit.catalog.tables import prices as prices_table
+from remit.primitives.errors import ResourceMissing
+
+ANCHOR_CONFIG_KEYS = ("day_of_month", "hour", "minute", "month", "second")
+CANCELLATION_KEYS = ("comment", "feedback", "reason")
+
+
+def plan_of(price: Any) -> dict[str, Any]:
+    """The ``plan`` Stripe still renders beside every recurring price."""
+    rendered = prices.render(price)
+    recurring = rendered["recurring"] or {}
+    return {
+        "id": price.id,
+        "object": "plan",
+        "active": price.active,
+        "amount": rendered["unit_amount"],
+        "amount_decimal": price.unit_amount_decimal,
+        "billing_scheme": price.billing_scheme,
+        "created": price.created,
+        "currency": price.currency,
+        "interval": recurring.get("interval"),
+        "interval_count": recurring.get("interval_count"),
+        "livemode": False,
+        "metadata": dict(price.metadata),
+        "meter": recurring.get("meter"),
+        "nickname": price.nickname,
+        "product": price.product,
+        "tiers_mode": price.tiers_mode,
+        "transform_usage": price.transform_quantity,
+        "trial_period_days": recurring.get("trial_period_days"),
+        "usage_type": recurring.get("usage_type"),
+    }
+
+
+def render_item(
+    row: Any, price: Any, sub: Any, rates: Mapping[str, dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "subscription_item",
+        "billing_thresholds": None,
+        "created": row.created,
+        "current_period_end": sub.current_period_end,
+        "current_period_start": sub.current_period_start,
+        "discounts": list(row.discounts),
+        "metadata": dict(row.metadata),
+        "plan": plan_of(price),
+        "price": prices.render(price),
+        "quantity": row.quantity,
+        "subscription": row.subscription,
+        "tax_rates": [rates[rate_id] for rate_id in row.tax_rates],
+    }
+
+
+def _tax_rates(conn: sa.Connection, account_id: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    t = tax_rates_table
+    query = sa.select(t).where(t.c.account_id == account_id, t.c.id.in_(sorted(ids)))
+    return {row.id: tax_rates.render(row) for row in conn.execute(query)}
+
+
+def _prices(conn: sa.Connection, account_id: str, ids: set[str]) -> dict[str, Any]:
+    if not ids:
+        return {}
+    t = prices_table
+    query = sa.select(t).where(t.c.account_id == account_id, t.c.id.in_(sorted(ids)))
+    return {row.id: row for row in conn.execute(query)}
+
+
+def item_rows(conn: sa.Connection, account_id: str, sub_id: str) -> list[Any]:
+    """The subscription's live items, oldest first."""
+    t = subscription_items
+    query = (
+        sa.select(t)
+        .where(t.c.account_id == account_id, t.c.subscription == sub_id, t.c.deleted.is_(False))
+        .order_by(t.c.id)
+    )
+    return list(conn.execute(query))
+
+
+def render_items(
+    conn: sa.Connection, account_id: str, sub: Any, rows: Sequence[Any]
+) -> list[dict[str, Any]]:
+    price_rows = _prices(conn, account_id, {row.price for row in rows})
+    rates = _tax_rates(conn, account_id, {rate for row in rows for rate in row.tax_rates})
+    return [render_item(row, price_rows[row.price], sub, rates) for row in rows]
+
+
+def render(conn: sa.Connection, account_id: str, row: Any) -> dict[str, Any]:
+    """The subscription ``row`` with its items, as Stripe renders it."""
+    items = render_items(conn, account_id, row, item_rows(conn, account_id, row.id))
+    defaults = _tax_rates(conn, account_id, set(row.default_tax_rates))
+    return {
+        "id": row.id,
+        "object": "subscription",
+        "application": None,
+        "application_fee_percent": None,
+        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
+        "billing_cycle_anchor": row.billing_cycle_anchor,
+        "billing_cycle_anchor_config": _anchor_config(row.billing_cycle_anchor_config),
+        "billing_mode": {"flexible": None, "type": "classic"},
+        "billing_schedules": [],
+        "billing_thresholds": None,
+        "cancel_at": row.cancel_at,
+        "cancel_at_period_end": row.cancel_at_period_end,
+        "canceled_at": row.canceled_at,
+        "cancellation_details": _cancellation(row.cancellation_details),
+        "collection_method": row.collection_method,
+        "created": row.created,
+        "currency": row.currency,
+        "customer": row.customer,
+        "customer_account": None,
+        "days_until_due": row.days_until_due,
+        "default_payment_method": None,
+        "default_source": None,
+        "default_tax_rates": [defaults[rate_id] for rate_id in row.default_tax_rates],
+        "description": row.description,
+        "discounts": list(row.discounts),
+        "ended_at": row.ended_at,
+        "invoice_settings": _invoice_settings(),
+        "items": {
+            "object": "list",
+            "data": items,
+            "has_more": False,
+            "url": f"/v1/subscription_items?subscription={row.id}",
+        },
+        "latest_invoice": row.latest_invoice,
+        "livemode": False,
+        "managed_payments": {"enabled": False},
+        "metadata": dict(row.metadata),
+        "next_pending_invoice_item_invoice": None,
+        "on_behalf_of": None,
+        "pause_collection": _pause(row.pause_collection),
+        "payment_settings": _payment_settings(),
+        "pending_invoice_item_interval": None,
+        "pending_setup_intent": None,
+        "pending_update": None,
+        "schedule": None,
+        "start_date": row.start_date,
+        "status": row.status,
+        "test_clock": row.test_clock,
+        "transfer_data": None,
+        "trial_end": row.trial_end,
+        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_start": row.trial_start,
+    }
+
+
+def _invoice_settings() -> dict[str, Any]:
+    # Fresh each time: expand[] edits rendered objects in place.
+    return {
+        "account_tax_ids": None,
+        "custom_fields": None,
+        "description": None,
+        "footer": None,
+        "issuer": {"type": "self"},
+    }
+
+
+def _payment_settings() -> dict[str, Any]:
+    return {
+        "payment_method_options": None,
+        "payment_method_types": None,
+        "save_default_payment_method": "off",
+    }
+
+
+def _cancellation(stored: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: stored.get(key) for key in CANCELLATION_KEYS}
+
+
+def _anchor_config(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if stored is None:
+        return None
+    return {key: stored.get(key) for key in ANCHOR_CONFIG_KEYS}
+
+
+def _pause(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not stored:
+        return None
+    return {"behavior": stored["behavior"], "resumes_at": stored.get("resumes_at")}
+
+
+_BY_ID = sa.select(subscriptions).where(
+    subscriptions.c.id == sa.bindparam("id"),
+    subscriptions.c.account_id == sa.bindparam("account_id"),
+)
+
+
+def load(conn: sa.Connection, account_id: str, sub_id: str, param: str | None = "id") -> Any:
+    row = conn.execute(_BY_ID, {"id": sub_id, "account_id": account_id}).first()
+    if row is None:
+        raise ResourceMissing("subscription", sub_id, param=param)
+    return row
+
+
+def retrieve(conn: sa.Connection, account_id: str, sub_id: str) -> dict[str, Any]:
+    return render(conn, account_id, load(conn, account_id, sub_id))
