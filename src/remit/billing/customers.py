@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from remit.billing import test_clocks
+from remit.billing.balance import service as balance
 from remit.billing.tables import customers
 from remit.context import CallContext
 from remit.events import service as events
@@ -146,7 +147,7 @@ def _column_values(params: dict[str, Any]) -> dict[str, Any]:
     for key in ("address", "shipping"):
         if key in params:
             values[key] = params[key]
-    for key in ("balance", "tax_exempt", "next_invoice_sequence"):
+    for key in ("tax_exempt", "next_invoice_sequence"):
         if key in params:
             values[key] = params[key]
     if "preferred_locales" in params:
@@ -187,6 +188,9 @@ def create(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dic
     }
     conn.execute(_INSERT, row)
     ctx.touch(row["id"])
+    if params.get("balance"):
+        txn = _set_balance(conn, ctx, row["id"], params["balance"], "initial", balance_now=0)
+        row.update(balance=txn.ending_balance, currency=txn.currency)
     # Every column was given above, so the row as written renders without a re-read.
     obj = render(SimpleNamespace(**row))
     events.emit(conn, ctx, "customer.created", obj, created=created)
@@ -208,12 +212,31 @@ def update(
     ctx.touch(customer_id)
     if values:
         conn.execute(customers.update().where(customers.c.id == row.id).values(**values))
+    if "balance" in params and params["balance"] != row.balance:
+        _set_balance(conn, ctx, row.id, params["balance"], "adjustment", row.balance, row.currency)
     after = render(load(conn, ctx.account_id, customer_id))
     changed = events.previous_attributes(before, after)
     if changed:
         now = test_clocks.now_for(conn, ctx, row.test_clock)
         events.emit(conn, ctx, "customer.updated", after, previous_attributes=changed, created=now)
     return after
+
+
+def _set_balance(
+    conn: sa.Connection,
+    ctx: CallContext,
+    customer_id: str,
+    wanted: int,
+    kind: str,
+    balance_now: int,
+    currency: str | None = None,
+) -> Any:
+    """The ``balance`` param as a balance transaction of the difference, so the ledger's
+    customer credit balance moves with it."""
+    return balance.adjust(
+        conn, ctx, customer_id, wanted - balance_now, currency or balance.DEFAULT_CURRENCY,
+        kind, announce=False,
+    )  # fmt: skip
 
 
 def delete(
