@@ -32,6 +32,16 @@ OWNED = {
     "/v1/test_helpers/test_clocks/{id}": "clock",
     "/v1/test_helpers/test_clocks/{id}/advance": "clock",
     "/v1/webhook_endpoints/{id}": "endpoint",
+    "/v1/customers/{id}/balance_transactions": "customer",
+    "/v1/customers/{id}/balance_transactions/{txn}": "customer",
+    "/v1/invoiceitems/{id}": "invoice_item",
+    "/v1/invoices/{id}": "invoice",
+    "/v1/invoices/{id}/explain": "invoice",
+    "/v1/invoices/{id}/finalize": "invoice",
+    "/v1/invoices/{id}/lines": "invoice",
+    "/v1/invoices/{id}/mark_uncollectible": "invoice",
+    "/v1/invoices/{id}/pay": "invoice",
+    "/v1/invoices/{id}/void": "invoice",
 }
 BODIES = {
     ("POST", "/v1/billing/meters"): lambda ids: {
@@ -84,6 +94,20 @@ BODIES = {
         "url": "http://127.0.0.1:9/i",
         "enabled_events[]": "*",
     },
+    ("POST", "/v1/customers/{id}/balance_transactions"): lambda ids: {
+        "amount": "-100",
+        "currency": "usd",
+    },
+    ("POST", "/v1/customers/{id}/balance_transactions/{txn}"): lambda ids: {"description": "x"},
+    ("POST", "/v1/invoiceitems"): lambda ids: {"customer": ids["customer"], "amount": "100"},
+    ("POST", "/v1/invoiceitems/{id}"): lambda ids: {"description": "stolen"},
+    ("POST", "/v1/invoices"): lambda ids: {"customer": ids["customer"]},
+    ("POST", "/v1/invoices/create_preview"): lambda ids: {"customer": ids["customer"]},
+    ("POST", "/v1/invoices/{id}"): lambda ids: {"description": "stolen"},
+    ("POST", "/v1/invoices/{id}/pay"): lambda ids: {"paid_out_of_band": "true"},
+    ("POST", "/v1/invoices/{id}/finalize"): lambda ids: {},
+    ("POST", "/v1/invoices/{id}/void"): lambda ids: {},
+    ("POST", "/v1/invoices/{id}/mark_uncollectible"): lambda ids: {},
 }
 
 
@@ -93,6 +117,9 @@ NAMES_OWNER_OBJECTS = {
     ("POST", "/v1/billing/meter_event_adjustments"),
     ("POST", "/v1/prices"),
     ("POST", "/v1/promotion_codes"),
+    ("POST", "/v1/invoiceitems"),
+    ("POST", "/v1/invoices"),
+    ("POST", "/v1/invoices/create_preview"),
 }
 
 
@@ -142,6 +169,17 @@ def owner_objects(api) -> dict[str, str]:
     tax_rate = api.post(
         "/v1/tax_rates", data={"display_name": "VAT", "percentage": "19", "inclusive": "false"}
     ).json()
+    item = api.post(
+        "/v1/invoiceitems", data={"customer": customer["id"], "amount": "100", "currency": "usd"}
+    ).json()
+    invoice = api.post(
+        "/v1/invoices",
+        data={"customer": customer["id"], "pending_invoice_items_behavior": "include"},
+    ).json()
+    txn = api.post(
+        f"/v1/customers/{customer['id']}/balance_transactions",
+        data={"amount": "-100", "currency": "usd"},
+    ).json()
     event = api.get("/v1/events", params={"limit": 1}).json()["data"][0]
     return {
         "customer": customer["id"],
@@ -155,6 +193,9 @@ def owner_objects(api) -> dict[str, str]:
         "coupon": coupon["id"],
         "promotion_code": promo["id"],
         "tax_rate": tax_rate["id"],
+        "invoice_item": item["id"],
+        "invoice": invoice["id"],
+        "balance_transaction": txn["id"],
     }
 
 
@@ -164,6 +205,7 @@ def test_another_account_cannot_reach_these_objects(method, path, server, store,
     before = _snapshot(store)
     url = path.replace("{id}", owner_objects[OWNED[path]]) if "{id}" in path else path
     url = url.replace("{name}", "trial_balance")
+    url = url.replace("{txn}", owner_objects["balance_transaction"])
     body = BODIES.get((method, path), lambda ids: {"email": "intruder@example.com"})(owner_objects)
     headers = {"Authorization": f"Bearer {intruder.secret_key}"}
     with httpx.Client(base_url=server.url, headers=headers) as client:

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from remit.accounts.service import get_account
 from remit.billing import customers, test_clocks
 from remit.billing.discounts import coupons, discounts, promotion_codes
+from remit.billing.invoices import items as invoice_items
+from remit.billing.invoices import ledger_check, reads
 from remit.billing.taxes import tax_rates
 from remit.context import CallContext
 from remit.jobs.queue import Job, bury, complete, hold
@@ -36,12 +38,22 @@ def remit_object_loaders() -> dict[str, Any]:
         "discount.source.coupon": coupons.expanded,
         "txr": tax_rates.retrieve,
         "promotion_code.promotion.coupon": coupons.expanded,
+        "in": reads.retrieve,
+        "ii": invoice_items.retrieve,
     }
 
 
-def _context(conn: sa.Connection, job: Job, clock: Clock) -> CallContext | None:
+@hookimpl
+def remit_ledger_verify(conn: sa.Connection, account_id: str) -> list[Any]:
+    """Receivables in the ledger equal what open invoices still ask for."""
+    return list(ledger_check.receivables(conn, account_id))
+
+
+def _context(
+    conn: sa.Connection, job: Job, clock: Clock, pm: pluggy.PluginManager
+) -> CallContext | None:
     account = get_account(conn, job.account_id)
-    return None if account is None else CallContext(account=account, now=clock.now())
+    return None if account is None else CallContext(account=account, now=clock.now(), pm=pm)
 
 
 @hookimpl
@@ -58,7 +70,7 @@ def remit_job_handlers(pm: pluggy.PluginManager) -> dict[str, Any]:
             with store.write() as conn:
                 if not hold(conn, job):
                     return  # our lease lapsed; whoever holds the job now runs the advance
-                ctx = _context(conn, job, clock)
+                ctx = _context(conn, job, clock, pm)
                 if ctx is not None:
                     pm.hook.remit_test_clock_advance(
                         conn=conn,
@@ -74,7 +86,7 @@ def remit_job_handlers(pm: pluggy.PluginManager) -> dict[str, Any]:
             with store.write() as conn:
                 if not hold(conn, job):
                     return
-                ctx = _context(conn, job, clock)
+                ctx = _context(conn, job, clock, pm)
                 if ctx is not None:
                     test_clocks.fail_advance(conn, ctx, clock_id)
                 bury(conn, job, clock.now(), repr(exc))

@@ -11,8 +11,11 @@ from remit.api.routing import Route
 from remit.api.v1 import (
     billing_meters,
     coupons,
+    customer_balance,
     customers,
     events,
+    invoice_items,
+    invoices,
     ledger_reports,
     meter_events,
     prices,
@@ -30,8 +33,11 @@ def remit_api_routes() -> list[Route]:
     return [
         *billing_meters.ROUTES,
         *coupons.ROUTES,
+        *customer_balance.ROUTES,
         *customers.ROUTES,
         *events.ROUTES,
+        *invoice_items.ROUTES,
+        *invoices.ROUTES,
         *ledger_reports.ROUTES,
         *meter_events.ROUTES,
         *prices.ROUTES,

@@ -75,6 +75,8 @@ class InvoiceDraft:
     description: str | None = None
     metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     pending_items: bool = True
-    # Additions beyond the shared interface, used by the invoices API.
+    # Additions beyond the shared interface, used by the invoices API: an id chosen before
+    # writing (coupons are redeemed onto the invoice first), a fixed due date, a footer.
+    invoice_id: str | None = None
     due_date: int | None = None
     footer: str | None = None
