@@ -4,7 +4,8 @@ Loaders are found by the id's prefix (``cus`` for ``cus_123``) or, for ids a cal
 choose (a product's ``gold-plan``), by the field that holds it: ``"price.product"`` loads
 the ``product`` field of a ``price`` object whatever the id looks like. A field inside a
 hash that is no object of its own is named through it: ``"promotion_code.promotion.coupon"``
-for the ``coupon`` of a promotion code's ``promotion`` hash. A field the
+for the ``coupon`` of a promotion code's ``promotion`` hash. A list of ids expands item by
+item. A field the
 resource already rendered in full (an includable field such as a price's ``tiers``) is
 left as it is.
 """
@@ -65,14 +66,33 @@ def _expand_path(
     if rest:
         if value is None:
             return
-        if isinstance(value, str):
-            value = node[head] = _load(conn, account_id, value, field, path, loaders)
+        value = node[head] = _loaded(conn, account_id, value, field, path, loaders)
         _expand_path(conn, account_id, value, rest, path, loaders, field)
         return
-    if isinstance(value, str):
-        node[head] = _load(conn, account_id, value, field, path, loaders)
-    elif value is not None and not isinstance(value, dict | list):
+    if isinstance(value, str | list):
+        node[head] = _loaded(conn, account_id, value, field, path, loaders)
+    elif value is not None and not isinstance(value, dict):
         raise _not_expandable(path)
+
+
+def _loaded(
+    conn: sa.Connection,
+    account_id: str,
+    value: Any,
+    field: str,
+    path: str,
+    loaders: Mapping[str, Loader],
+) -> Any:
+    """``value`` with the ids in it replaced by the objects they name: one id, or a list of
+    them (Stripe's expandable arrays, such as an invoice's ``discounts``)."""
+    if isinstance(value, str):
+        return _load(conn, account_id, value, field, path, loaders)
+    if isinstance(value, list):
+        return [
+            _load(conn, account_id, item, field, path, loaders) if isinstance(item, str) else item
+            for item in value
+        ]
+    return value
 
 
 def _load(

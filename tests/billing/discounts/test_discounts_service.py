@@ -7,13 +7,13 @@ import json
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from discounts_support import snapshot
 
-from conftest import FIXTURES
 from remit.billing import customers
 from remit.billing.discounts import coupons, discounts, promotion_codes
 from remit.billing.discounts.tables import coupons as coupons_table
@@ -27,6 +27,7 @@ from remit.primitives.errors import InvalidRequestError, ResourceMissing
 JAN_31 = calendar.timegm(datetime(2025, 1, 31, 12, 0, tzinfo=UTC).timetuple())
 APR_30 = calendar.timegm(datetime(2025, 4, 30, 12, 0, tzinfo=UTC).timetuple())
 DAY = 86_400
+FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "stripe" / "fixtures3.json"
 RESOURCES = json.loads(FIXTURES.read_text())["resources"]
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import new_account
+from remit.accounts.service import create_account
 from remit.billing.domain.totals import TaxTerms
 from remit.billing.taxes import tax_rates
 from remit.context import CallContext
@@ -64,8 +64,8 @@ def test_check_attachable_refuses_unknown_repeated_and_mixed_rates(store, ctx, a
 
 
 def test_another_accounts_rate_is_missing(store, ctx):
-    other = CallContext(account=new_account(store, "Other").account, now=NOW)
     with store.write() as conn:
+        other = CallContext(account=create_account(conn, "Other", NOW).account, now=NOW)
         theirs = _rate(conn, other, "10")
         with pytest.raises(ResourceMissing):
             tax_rates.terms(conn, ctx.account_id, [theirs], "p")
