@@ -55,8 +55,8 @@ def invoice_status_changed(
     sub_id = subscription_of(invoice)
     if sub_id is None:
         return
-    row = render.load(conn, ctx.account_id, sub_id, None)
-    if row.latest_invoice != invoice["id"]:
+    row = render.find(conn, ctx.account_id, sub_id)
+    if row is None or row.latest_invoice != invoice["id"]:
         return
     at_ts = _changed_at(conn, ctx, row, invoice)
     new_status = _status_after(conn, row, invoice, previous_status, at_ts)

@@ -202,8 +202,12 @@ _BY_ID = sa.select(subscriptions).where(
 )
 
 
+def find(conn: sa.Connection, account_id: str, sub_id: str) -> Any | None:
+    return conn.execute(_BY_ID, {"id": sub_id, "account_id": account_id}).first()
+
+
 def load(conn: sa.Connection, account_id: str, sub_id: str, param: str | None = "id") -> Any:
-    row = conn.execute(_BY_ID, {"id": sub_id, "account_id": account_id}).first()
+    row = find(conn, account_id, sub_id)
     if row is None:
         raise ResourceMissing("subscription", sub_id, param=param)
     return row
