@@ -16,6 +16,7 @@ BUILTINS = (
     "remit.catalog.plugin",
     "remit.metering.plugin",
     "remit.billing.plugin",
+    "remit.billing.subscriptions.plugin",
     "remit.ledger.plugin",
     "remit.api.v1.plugin",
     "remit.api.v2.plugin",
