@@ -42,6 +42,8 @@ OWNED = {
     "/v1/invoices/{id}/mark_uncollectible": "invoice",
     "/v1/invoices/{id}/pay": "invoice",
     "/v1/invoices/{id}/void": "invoice",
+    "/v1/subscriptions/{id}": "subscription",
+    "/v1/subscription_items/{id}": "subscription_item",
 }
 BODIES = {
     ("POST", "/v1/billing/meters"): lambda ids: {
@@ -108,6 +110,20 @@ BODIES = {
     ("POST", "/v1/invoices/{id}/finalize"): lambda ids: {},
     ("POST", "/v1/invoices/{id}/void"): lambda ids: {},
     ("POST", "/v1/invoices/{id}/mark_uncollectible"): lambda ids: {},
+    ("POST", "/v1/subscriptions"): lambda ids: {
+        "customer": ids["customer"],
+        "items[0][price]": ids["recurring_price"],
+    },
+    ("POST", "/v1/subscriptions/{id}"): lambda ids: {"description": "stolen"},
+    ("POST", "/v1/subscription_items"): lambda ids: {
+        "subscription": ids["subscription"],
+        "price": ids["recurring_price"],
+    },
+    ("POST", "/v1/subscription_items/{id}"): lambda ids: {"quantity": "2"},
+}
+# Lists that take one of the owner's objects as a required filter.
+QUERIES = {
+    ("GET", "/v1/subscription_items"): lambda ids: {"subscription": ids["subscription"]},
 }
 
 
@@ -120,6 +136,9 @@ NAMES_OWNER_OBJECTS = {
     ("POST", "/v1/invoiceitems"),
     ("POST", "/v1/invoices"),
     ("POST", "/v1/invoices/create_preview"),
+    ("POST", "/v1/subscriptions"),
+    ("POST", "/v1/subscription_items"),
+    ("GET", "/v1/subscription_items"),
 }
 
 
@@ -180,6 +199,15 @@ def owner_objects(api) -> dict[str, str]:
         f"/v1/customers/{customer['id']}/balance_transactions",
         data={"amount": "-100", "currency": "usd"},
     ).json()
+    recurring_price = api.post(
+        "/v1/prices",
+        data={"product": product["id"], "currency": "usd", "unit_amount": "100",
+              "recurring[interval]": "month"},
+    ).json()  # fmt: skip
+    subscription = api.post(
+        "/v1/subscriptions",
+        data={"customer": customer["id"], "items[0][price]": recurring_price["id"]},
+    ).json()
     event = api.get("/v1/events", params={"limit": 1}).json()["data"][0]
     return {
         "customer": customer["id"],
@@ -196,6 +224,9 @@ def owner_objects(api) -> dict[str, str]:
         "invoice_item": item["id"],
         "invoice": invoice["id"],
         "balance_transaction": txn["id"],
+        "recurring_price": recurring_price["id"],
+        "subscription": subscription["id"],
+        "subscription_item": subscription["items"]["data"][0]["id"],
     }
 
 
@@ -212,7 +243,9 @@ def test_another_account_cannot_reach_these_objects(method, path, server, store,
         if path.startswith("/v2/"):
             response = _v2_request(client, path, owner_objects)
         else:
-            response = client.request(method, url, data=body if method == "POST" else None)
+            query = QUERIES.get((method, path), lambda ids: None)(owner_objects)
+            data = body if method == "POST" else None
+            response = client.request(method, url, data=data, params=query)
     if "{id}" in path or (method, path) in NAMES_OWNER_OBJECTS:
         assert response.status_code == 404, response.text
         assert response.json()["error"]["code"] == "resource_missing"
