@@ -14,6 +14,7 @@ from rich.table import Table
 from remit.accounts.service import create_account
 from remit.api import request_log
 from remit.cli.demo import run_demo
+from remit.cli.invoice import invoice_app
 from remit.cli.ledger import ledger_app
 from remit.cli.ledger_recognize import recognize
 from remit.cli.ledger_verify import verify as verify_ledger
@@ -31,6 +32,7 @@ account_app = typer.Typer(help="Accounts and their secret keys.", no_args_is_hel
 app.add_typer(account_app, name="account")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(meter_app, name="meter")
+app.add_typer(invoice_app, name="invoice")
 ledger_app.command("recognize")(recognize)
 ledger_app.command("verify")(verify_ledger)
 console = Console()

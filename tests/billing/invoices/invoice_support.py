@@ -75,9 +75,11 @@ def new_customer(api: httpx.Client, **params: str) -> Any:
     return ok(api.post("/v1/customers", data={"email": "ann@example.com", **params}))
 
 
-def new_price(api: httpx.Client, unit_amount: str = "1500", **params: str) -> Any:
+def new_price(api: httpx.Client, **params: str) -> Any:
+    """A one-time price of a new product (unit_amount 1500 unless given)."""
     product = ok(api.post("/v1/products", data={"name": "Widget"}))
-    data = {"currency": "usd", "product": product["id"], "unit_amount": unit_amount, **params}
+    amount = {} if "unit_amount_decimal" in params else {"unit_amount": "1500"}
+    data = {"currency": "usd", "product": product["id"], **amount, **params}
     return ok(api.post("/v1/prices", data=data))
 
 

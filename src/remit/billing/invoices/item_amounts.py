@@ -22,7 +22,7 @@ from remit.catalog.domain.terms import EXACT
 from remit.catalog.models import pricing_models
 from remit.catalog.tables import prices as prices_table
 from remit.context import CallContext
-from remit.primitives.errors import invalid_parameter
+from remit.primitives.errors import InvalidRequestError, invalid_parameter
 from remit.primitives.money import MAX_AMOUNT_MINOR, to_minor_units
 
 SOURCES = ("amount", "price", "unit_amount_decimal")
@@ -56,8 +56,10 @@ def derive(
     """The amount of an item from ``source`` (the params, or an item's stored source)."""
     given = [key for key in SOURCES if source.get(key) is not None]
     if not given:
-        raise invalid_parameter(
-            "amount", "Missing required param: amount, pricing[price] or unit_amount_decimal."
+        raise InvalidRequestError(
+            "Missing required param: amount, pricing[price] or unit_amount_decimal.",
+            code="parameter_missing",
+            param="amount",
         )
     if len(given) > 1:
         raise invalid_parameter(
