@@ -14,6 +14,7 @@ from remit.api.params import (
     Int,
     ListOf,
     Metadata,
+    Obj,
     RangeFilter,
     Schema,
     Str,
@@ -23,9 +24,11 @@ from remit.api.params import (
 from remit.api.params_values import Currency
 from remit.api.routing import Route
 from remit.api.v1.invoice_items import DISCOUNTS, ID
+from remit.api.v1.subscriptions import CHANGED_ITEM
 from remit.billing import test_clocks
 from remit.billing.invoices import explain, lifecycle, lines_page, preview, reads, service
 from remit.billing.invoices.tables import invoices
+from remit.billing.subscriptions.proration import PRORATION_BEHAVIORS
 from remit.context import CallContext
 
 COLLECTION = Enum(("charge_automatically", "send_invoice"))
@@ -68,7 +71,20 @@ LIST = list_schema(
 )
 LINES = list_schema()
 PREVIEW = Schema(
-    {"currency": Currency(), "customer": ID, "expand": Expand()}, required=("customer",)
+    {
+        "currency": Currency(),
+        "customer": ID,
+        "expand": Expand(),
+        "subscription": ID,
+        "subscription_details": Obj(
+            {
+                "items": ListOf(CHANGED_ITEM, max_items=20),
+                "proration_behavior": Enum(PRORATION_BEHAVIORS),
+                "proration_date": Timestamp(),
+            }
+        ),
+    },
+    exclusive=(("currency", "subscription"),),
 )
 
 

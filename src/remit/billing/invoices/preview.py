@@ -1,4 +1,5 @@
-"""``POST /v1/invoices/create_preview``: the invoice a customer would get now, unwritten.
+"""``POST /v1/invoices/create_preview``: the invoice a customer (or a subscription, through
+``subscriptions.preview.upcoming``) would get next, unwritten.
 
 A preview is priced exactly as ``create_many`` would price it (the same rows are built)
 and its customer's balance is applied as finalization would, but nothing is stored: the
@@ -19,14 +20,27 @@ from remit.billing.balance import service as balance
 from remit.billing.domain.totals import apply_balance
 from remit.billing.invoices import build, reads, render, service
 from remit.billing.invoices.drafts import InvoiceDraft
+from remit.billing.subscriptions.preview import upcoming
 from remit.billing.tables import customers
 from remit.context import CallContext
-from remit.primitives.errors import InvalidRequestError
+from remit.primitives.errors import InvalidRequestError, invalid_parameter
 from remit.primitives.ids import new_id
 
 
 def create_preview(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    """The customer's next one-off invoice: their pending items, discounts and balance."""
+    """A subscription's next invoice (with ``subscription_details``, after a change), or the
+    customer's next one-off invoice: their pending items, discounts and balance."""
+    if "subscription" in params:
+        draft = upcoming(conn, ctx, params["subscription"], params)
+        if params.get("customer", draft.customer) != draft.customer:
+            raise invalid_parameter(
+                "customer", f"The subscription {params['subscription']} is another customer's."
+            )
+        return render_draft(conn, ctx, draft)
+    if "customer" not in params:
+        raise InvalidRequestError(
+            "Missing required param: customer.", code="parameter_missing", param="customer"
+        )
     customer = customer_service.load_live(conn, ctx.account_id, params["customer"], "customer")
     at = test_clocks.now_for(conn, ctx, customer.test_clock)
     draft = InvoiceDraft(
