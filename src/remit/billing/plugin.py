@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from remit.accounts.service import get_account
 from remit.billing import customers, test_clocks
+from remit.billing.credit_notes import reads as credit_note_reads
 from remit.billing.discounts import coupons, discounts, promotion_codes
 from remit.billing.invoices import items as invoice_items
 from remit.billing.invoices import ledger_check, reads
@@ -40,6 +41,7 @@ def remit_object_loaders() -> dict[str, Any]:
         "promotion_code.promotion.coupon": coupons.expanded,
         "in": reads.retrieve,
         "ii": invoice_items.retrieve,
+        "cn": credit_note_reads.retrieve,
     }
 
 

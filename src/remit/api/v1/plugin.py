@@ -11,6 +11,7 @@ from remit.api.routing import Route
 from remit.api.v1 import (
     billing_meters,
     coupons,
+    credit_notes,
     customer_balance,
     customers,
     events,
@@ -35,6 +36,7 @@ def remit_api_routes() -> list[Route]:
     return [
         *billing_meters.ROUTES,
         *coupons.ROUTES,
+        *credit_notes.ROUTES,
         *customer_balance.ROUTES,
         *customers.ROUTES,
         *events.ROUTES,
