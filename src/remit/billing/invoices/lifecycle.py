@@ -68,6 +68,17 @@ def announce(
     at_ts: int,
 ) -> dict[str, Any]:
     obj = reads.retrieve(conn, ctx.account_id, invoice_id)
+    return _announced(conn, ctx, obj, event_types, previous_status, at_ts)
+
+
+def _announced(
+    conn: sa.Connection,
+    ctx: CallContext,
+    obj: dict[str, Any],
+    event_types: Sequence[str],
+    previous_status: str,
+    at_ts: int,
+) -> dict[str, Any]:
     for event_type in event_types:
         events.emit(conn, ctx, event_type, obj, created=at_ts)
     if ctx.pm is not None:
@@ -111,20 +122,27 @@ def finalize_many(
     holders = _locked_customers(conn, ctx.account_id, [row.customer for row in rows])
     numbers = numbering.assign(conn, ctx.account_id, rows)
     rules = balance.posting_rules(ctx)
-    paid: set[str] = set()
+    updates = []
     for row in rows:
         applied, txn = _apply_balance(conn, ctx, row, holders, at_ts)
         holder = holders[row.customer]
-        _set(conn, ctx, row.id, **_finalized_values(row, applied, numbers[row.id], holder, at_ts))
+        values = _finalized_values(row, applied, numbers[row.id], holder, at_ts)
+        updates.append({"invoice_id": row.id, **values})
         booking.book(conn, ctx, rules, row, lines[row.id], applied, at_ts, txn)
-        if applied.amount_due == 0:
-            paid.add(row.id)
+    i = invoices.c
+    conn.execute(
+        invoices.update()
+        .where(i.account_id == ctx.account_id, i.id == sa.bindparam("invoice_id"))
+        .values({key: sa.bindparam(key) for key in updates[0] if key != "invoice_id"}),
+        updates,
+    )
     used = {d["discount"] for row in rows for d in row.total_discount_amounts}
     discount_service.mark_spent(conn, ctx.account_id, sorted(used))
-    for row in rows:
-        kinds = ["invoice.finalized", *(["invoice.paid"] if row.id in paid else [])]
-        ctx.touch(row.id)
-        announce(conn, ctx, row.id, kinds, "draft", at_ts)
+    final = reads.invoices_by_id(conn, ctx.account_id, invoice_ids)
+    for obj in reads.render_invoices(conn, ctx.account_id, [final[i] for i in invoice_ids]):
+        kinds = ["invoice.finalized", *(["invoice.paid"] if obj["status"] == "paid" else [])]
+        ctx.touch(obj["id"])
+        _announced(conn, ctx, obj, kinds, "draft", at_ts)
 
 
 def _locked_customers(conn: sa.Connection, account_id: str, ids: Sequence[str]) -> dict[str, Any]:
