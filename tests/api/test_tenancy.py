@@ -23,6 +23,9 @@ OWNED = {
     "/v1/billing/meters/{id}/event_summaries": "meter",
     "/v1/billing/meters/{id}/reactivate": "meter",
     "/v1/coupons/{id}": "coupon",
+    "/v1/credit_notes/{id}": "credit_note",
+    "/v1/credit_notes/{id}/lines": "credit_note",
+    "/v1/credit_notes/{id}/void": "credit_note",
     "/v1/customers/{id}": "customer",
     "/v1/events/{id}": "event",
     "/v1/prices/{id}": "price",
@@ -120,10 +123,21 @@ BODIES = {
         "price": ids["recurring_price"],
     },
     ("POST", "/v1/subscription_items/{id}"): lambda ids: {"quantity": "2"},
+    ("POST", "/v1/credit_notes"): lambda ids: {"invoice": ids["open_invoice"], "amount": "1"},
+    ("POST", "/v1/credit_notes/{id}"): lambda ids: {"memo": "stolen"},
+    ("POST", "/v1/credit_notes/{id}/void"): lambda ids: {},
 }
 # Lists that take one of the owner's objects as a required filter.
 QUERIES = {
     ("GET", "/v1/subscription_items"): lambda ids: {"subscription": ids["subscription"]},
+    ("GET", "/v1/credit_notes/preview"): lambda ids: {
+        "invoice": ids["open_invoice"],
+        "amount": "1",
+    },
+    ("GET", "/v1/credit_notes/preview/lines"): lambda ids: {
+        "invoice": ids["open_invoice"],
+        "amount": "1",
+    },
 }
 
 
@@ -139,6 +153,9 @@ NAMES_OWNER_OBJECTS = {
     ("POST", "/v1/subscriptions"),
     ("POST", "/v1/subscription_items"),
     ("GET", "/v1/subscription_items"),
+    ("POST", "/v1/credit_notes"),
+    ("GET", "/v1/credit_notes/preview"),
+    ("GET", "/v1/credit_notes/preview/lines"),
 }
 
 
@@ -195,6 +212,17 @@ def owner_objects(api) -> dict[str, str]:
         "/v1/invoices",
         data={"customer": customer["id"], "pending_invoice_items_behavior": "include"},
     ).json()
+    api.post(
+        "/v1/invoiceitems", data={"customer": customer["id"], "amount": "100", "currency": "usd"}
+    )
+    open_invoice = api.post(
+        "/v1/invoices",
+        data={"customer": customer["id"], "pending_invoice_items_behavior": "include"},
+    ).json()
+    api.post(f"/v1/invoices/{open_invoice['id']}/finalize")
+    credit_note = api.post(
+        "/v1/credit_notes", data={"invoice": open_invoice["id"], "amount": "10"}
+    ).json()
     txn = api.post(
         f"/v1/customers/{customer['id']}/balance_transactions",
         data={"amount": "-100", "currency": "usd"},
@@ -223,6 +251,8 @@ def owner_objects(api) -> dict[str, str]:
         "tax_rate": tax_rate["id"],
         "invoice_item": item["id"],
         "invoice": invoice["id"],
+        "open_invoice": open_invoice["id"],
+        "credit_note": credit_note["id"],
         "balance_transaction": txn["id"],
         "recurring_price": recurring_price["id"],
         "subscription": subscription["id"],
