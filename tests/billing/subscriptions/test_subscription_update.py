@@ -223,3 +223,29 @@ def test_an_incomplete_subscription_only_takes_metadata(api, store):
     with unchanged(store):
         refused(api.post(url, data={"description": "x"}), "description")
     assert ok(api.post(url, data={"metadata[k]": "v"}))["metadata"] == {"k": "v"}
+
+
+def test_discounts_and_default_tax_rates_are_replaced_or_cleared(api):
+    _, sub = _seats(api, 2)
+    first = ok(api.post("/v1/coupons", data={"percent_off": "10", "duration": "forever"}))
+    second = ok(api.post("/v1/coupons", data={"amount_off": "500", "currency": "usd",
+                                               "duration": "once"}))  # fmt: skip
+    rate = ok(
+        api.post("/v1/tax_rates", data={"display_name": "VAT", "percentage": "7",
+                                        "inclusive": "false"})
+    )  # fmt: skip
+    url = f"/v1/subscriptions/{sub['id']}"
+    with_first = ok(
+        api.post(
+            url, data={"discounts[0][coupon]": first["id"], "default_tax_rates[0]": rate["id"]}
+        )
+    )
+    [first_discount] = with_first["discounts"]
+    replaced = ok(api.post(url, data={"discounts[0][coupon]": second["id"]}))
+    [second_discount] = replaced["discounts"]
+    assert second_discount != first_discount
+    assert ok(api.get(f"/v1/coupons/{first['id']}"))["times_redeemed"] == 1
+    cleared = ok(api.post(url, data={"discounts": "", "default_tax_rates": ""}))
+    assert (cleared["discounts"], cleared["default_tax_rates"]) == ([], [])
+    previous = events_of(api, "customer.subscription.updated")[0]["data"]["previous_attributes"]
+    assert previous["discounts"] == [second_discount]
