@@ -17,6 +17,7 @@ BUILTINS = (
     "remit.metering.plugin",
     "remit.billing.plugin",
     "remit.billing.subscriptions.plugin",
+    "remit.billing.subscriptions.renewals_plugin",
     "remit.ledger.plugin",
     "remit.api.v1.plugin",
     "remit.api.v2.plugin",
