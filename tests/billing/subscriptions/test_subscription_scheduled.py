@@ -18,7 +18,7 @@ from subscription_support import (
     subscribe,
 )
 
-from remit.billing.subscriptions import render, scheduled, status
+from remit.billing.subscriptions import render, resume, scheduled, status
 from remit.billing.subscriptions.tables import subscriptions
 from remit.context import CallContext
 
@@ -98,3 +98,50 @@ def test_a_cancellation_falls_due(api, store, account):
     assert not _run(store, account, at_period_end["id"], scheduled.cancel_due, FEB_1 - 1)
     assert _run(store, account, at_period_end["id"], scheduled.cancel_due, FEB_1)
     assert ok(api.get(f"/v1/subscriptions/{at_period_end['id']}"))["ended_at"] == FEB_1
+
+
+def test_a_trial_ending_without_a_payment_method_pauses_then_resumes(api, store, account):
+    customer = clocked_customer(api)
+    trial_end = JAN_1 + 14 * DAY_S
+    sub = subscribe(
+        api, customer, new_price(api), trial_end=str(trial_end),
+        collection_method="send_invoice", days_until_due="7",
+        **{"trial_settings[end_behavior][missing_payment_method]": "pause"},
+    )  # fmt: skip
+    assert sub["trial_settings"] == {"end_behavior": {"missing_payment_method": "pause"}}
+    url = f"/v1/subscriptions/{sub['id']}"
+    refused = api.post(f"{url}/resume")
+    assert refused.status_code == 400, refused.text
+    assert not _run(store, account, sub["id"], resume.end_trial_without_payment_method, JAN_1)
+    assert _run(store, account, sub["id"], resume.end_trial_without_payment_method, trial_end)
+    assert ok(api.get(url))["status"] == "paused"
+    [paused] = events_of(api, "customer.subscription.paused")
+    assert paused["created"] == trial_end
+    clock = ok(api.get(f"/v1/customers/{customer}"))["test_clock"]
+    back_ts = trial_end + 2 * DAY_S
+    ok(api.post(f"/v1/test_helpers/test_clocks/{clock}/advance", data={"frozen_time": back_ts}))
+    resumed = ok(api.post(f"{url}/resume"))
+    assert (resumed["status"], resumed["billing_cycle_anchor"]) == ("active", back_ts)
+    [item] = resumed["items"]["data"]
+    assert item["current_period_start"] == back_ts
+    bill = invoice(api, resumed["latest_invoice"])
+    assert (bill["total"], bill["status"]) == (2000, "open")
+    assert events_of(api, "customer.subscription.resumed")[0]["created"] == back_ts
+
+
+def test_a_trial_set_to_cancel_ends_the_subscription(api, store, account):
+    trial_end = JAN_1 + 7 * DAY_S
+    sub = subscribe(
+        api, clocked_customer(api), new_price(api), trial_end=str(trial_end),
+        **{"trial_settings[end_behavior][missing_payment_method]": "cancel"},
+    )  # fmt: skip
+    assert _run(store, account, sub["id"], resume.end_trial_without_payment_method, trial_end)
+    ended = ok(api.get(f"/v1/subscriptions/{sub['id']}"))
+    assert (ended["status"], ended["ended_at"]) == ("canceled", trial_end)
+
+
+def test_create_invoice_leaves_the_trial_end_to_the_renewal(api, store, account):
+    trial_end = JAN_1 + 7 * DAY_S
+    sub = subscribe(api, clocked_customer(api), new_price(api), trial_end=str(trial_end))
+    assert not _run(store, account, sub["id"], resume.end_trial_without_payment_method, trial_end)
+    assert ok(api.get(f"/v1/subscriptions/{sub['id']}"))["status"] == "trialing"

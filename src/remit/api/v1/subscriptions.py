@@ -23,9 +23,10 @@ from remit.api.params import (
 )
 from remit.api.params_values import Currency
 from remit.api.routing import Route
-from remit.billing.subscriptions import cancel, create, render, update
+from remit.billing.subscriptions import cancel, create, render, resume, update
 from remit.billing.subscriptions.fields import PAUSE_BEHAVIORS
 from remit.billing.subscriptions.proration import PRORATION_BEHAVIORS
+from remit.billing.subscriptions.resume import END_BEHAVIORS
 from remit.billing.subscriptions.status import STATUSES
 from remit.billing.subscriptions.tables import subscription_items, subscriptions
 from remit.context import CallContext
@@ -69,6 +70,14 @@ CANCELLATION_DETAILS = Obj(
     },
     nullable=True,
 )  # fmt: skip
+TRIAL_SETTINGS = Obj(
+    {
+        "end_behavior": Obj(
+            {"missing_payment_method": Enum(END_BEHAVIORS)}, required=("missing_payment_method",)
+        )
+    },
+    required=("end_behavior",),
+)
 PAYMENT_BEHAVIOR = Enum(("allow_incomplete", "default_incomplete", "error_if_incomplete"))
 COMMON = {
     "cancel_at_period_end": Bool(),
@@ -81,6 +90,7 @@ COMMON = {
     "metadata": Metadata(),
     "payment_behavior": PAYMENT_BEHAVIOR,
     "proration_behavior": Enum(PRORATION_BEHAVIORS),
+    "trial_settings": TRIAL_SETTINGS,
 }
 CREATE = Schema(
     {
@@ -122,6 +132,14 @@ CANCEL = Schema(
         "prorate": Bool(),
     }
 )
+RESUME = Schema(
+    {
+        "billing_cycle_anchor": Enum(("now", "unchanged")),
+        "expand": Expand(),
+        "proration_behavior": Enum(PRORATION_BEHAVIORS),
+        "proration_date": Timestamp(),
+    }
+)
 RETRIEVE = Schema({"expand": Expand()})
 LIST = list_schema(
     {
@@ -160,6 +178,12 @@ def _cancel(
     conn: sa.Connection, ctx: CallContext, params: dict[str, Any], id: str
 ) -> dict[str, Any]:
     return cancel.cancel(conn, ctx, id, params)
+
+
+def _resume(
+    conn: sa.Connection, ctx: CallContext, params: dict[str, Any], id: str
+) -> dict[str, Any]:
+    return resume.resume(conn, ctx, id, params)
 
 
 def _status_filter(status: str | None) -> list[sa.ColumnElement[bool]]:
@@ -203,4 +227,5 @@ ROUTES = [
     Route("GET", "/v1/subscriptions/{id}", _retrieve, RETRIEVE),
     Route("POST", "/v1/subscriptions/{id}", _update, UPDATE, writes=True),
     Route("DELETE", "/v1/subscriptions/{id}", _cancel, CANCEL, writes=True),
+    Route("POST", "/v1/subscriptions/{id}/resume", _resume, RESUME, writes=True),
 ]

@@ -68,6 +68,7 @@ def create(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dic
         "trial_start": now_ts if first.trial_end_ts is not None else None,
         "trial_end": first.trial_end_ts,
         "trial_will_end_sent": False,
+        "trial_settings": params.get("trial_settings"),
         "cancel_at": cancel_at,
         "cancel_at_period_end": at_period_end,
         "canceled_at": None,

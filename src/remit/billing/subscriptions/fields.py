@@ -29,6 +29,8 @@ def values(
         rates = list(params["default_tax_rates"] or ())
         tax_rates.check_attachable(conn, account_id, rates, "default_tax_rates")
         found["default_tax_rates"] = rates
+    if "trial_settings" in params:
+        found["trial_settings"] = params["trial_settings"]
     if "description" in params:
         found["description"] = params["description"] or None
     if "metadata" in params:

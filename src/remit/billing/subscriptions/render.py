@@ -156,7 +156,7 @@ def render(conn: sa.Connection, account_id: str, row: Any) -> dict[str, Any]:
         "test_clock": row.test_clock,
         "transfer_data": None,
         "trial_end": row.trial_end,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_settings": {"end_behavior": {"missing_payment_method": missing_payment_method(row)}},
         "trial_start": row.trial_start,
     }
 
@@ -178,6 +178,14 @@ def _payment_settings() -> dict[str, Any]:
         "payment_method_types": None,
         "save_default_payment_method": "off",
     }
+
+
+def missing_payment_method(row: Any) -> str:
+    """What ends a trial without a payment method: create_invoice (Stripe's default),
+    pause or cancel."""
+    settings = row.trial_settings or {}
+    behavior = (settings.get("end_behavior") or {}).get("missing_payment_method")
+    return str(behavior or "create_invoice")
 
 
 def _cancellation(stored: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,8 @@ subscriptions = sa.Table(
     ts_column("trial_start", nullable=True),
     ts_column("trial_end", nullable=True),
     sa.Column("trial_will_end_sent", sa.Boolean, nullable=False, server_default=sa.false()),
+    # {"end_behavior": {"missing_payment_method": "create_invoice" | "pause" | "cancel"}}
+    sa.Column("trial_settings", sa.JSON, nullable=True),
     ts_column("cancel_at", nullable=True),
     sa.Column("cancel_at_period_end", sa.Boolean, nullable=False, server_default=sa.false()),
     ts_column("canceled_at", nullable=True),

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("trial_start", sa.BigInteger(), nullable=True),
         sa.Column("trial_end", sa.BigInteger(), nullable=True),
         sa.Column("trial_will_end_sent", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("trial_settings", sa.JSON(), nullable=True),
         sa.Column("cancel_at", sa.BigInteger(), nullable=True),
         sa.Column("cancel_at_period_end", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("canceled_at", sa.BigInteger(), nullable=True),
