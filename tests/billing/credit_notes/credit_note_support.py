@@ -12,7 +12,7 @@ import pluggy
 import sqlalchemy as sa
 
 from remit.accounts.service import NewAccount
-from remit.billing import customers
+from remit.billing import customers, test_clocks
 from remit.billing.balance.tables import customer_balance_transactions
 from remit.billing.credit_notes.tables import credit_note_lines, credit_notes
 from remit.billing.discounts import coupons, discounts
@@ -49,8 +49,9 @@ def context(account: NewAccount, pm: pluggy.PluginManager, now: int | None = Non
     )
 
 
-def new_customer(conn: sa.Connection, ctx: CallContext) -> str:
-    return str(customers.create(conn, ctx, {"name": "Ann"})["id"])
+def new_customer(conn: sa.Connection, ctx: CallContext, test_clock: str | None = None) -> str:
+    params = {"name": "Ann"} if test_clock is None else {"name": "Ann", "test_clock": test_clock}
+    return str(customers.create(conn, ctx, params)["id"])
 
 
 def new_rate(
@@ -88,19 +89,22 @@ def finalized_invoice(
     paid: bool,
     default_tax_rates: tuple[str, ...] = (),
     discounts: tuple[str, ...] = (),
+    test_clock: str | None = None,
 ) -> Any:
-    """An invoice of ``lines``, finalized (open) and, when ``paid``, paid out of band."""
+    """An invoice of ``lines``, finalized (open) and, when ``paid``, paid out of band, at
+    the time of the customer's ``test_clock`` when it has one."""
     with store.write() as conn:
+        at = test_clocks.now_for(conn, ctx, test_clock)
         draft = InvoiceDraft(
-            customer=customer, currency="usd", created=ctx.now, period_start=ctx.now,
-            period_end=ctx.now, billing_reason="manual", collection_method="send_invoice",
-            days_until_due=30, default_tax_rates=default_tax_rates, discounts=discounts,
-            lines=tuple(lines), pending_items=False,
+            customer=customer, currency="usd", created=at, period_start=at, period_end=at,
+            billing_reason="manual", collection_method="send_invoice", days_until_due=30,
+            default_tax_rates=default_tax_rates, discounts=discounts, lines=tuple(lines),
+            pending_items=False, test_clock=test_clock,
         )  # fmt: skip
         (invoice_id,) = build.create_many(conn, ctx, [draft])
-        lifecycle.finalize(conn, ctx, invoice_id, ctx.now)
+        lifecycle.finalize(conn, ctx, invoice_id, at)
         if paid:
-            lifecycle.pay(conn, ctx, invoice_id, ctx.now, paid_out_of_band=True)
+            lifecycle.pay(conn, ctx, invoice_id, at, paid_out_of_band=True)
         return invoice_row(conn, ctx, invoice_id)
 
 

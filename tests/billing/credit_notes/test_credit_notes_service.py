@@ -24,6 +24,7 @@ from credit_note_support import (
 )
 
 from remit.api.v1.credit_notes import CREATE, UPDATE
+from remit.billing import test_clocks
 from remit.billing.balance import service as balance
 from remit.billing.balance.tables import customer_balance_transactions
 from remit.billing.credit_notes import service
@@ -279,3 +280,41 @@ def test_memo_and_metadata_change_with_an_event(store, business):
         )
     assert (updated["memo"], updated["metadata"]) == ("Sorry", {})
     assert event_types(store, ctx.account_id)[-1] == "credit_note.updated"
+
+
+def test_an_inclusive_tax_line_gives_back_its_share_of_the_tax_inside(store, pm, business):
+    ctx, customer, _ = business
+    with store.write() as conn:
+        inclusive = new_rate(conn, ctx, "19", inclusive=True)
+    invoice = finalized_invoice(
+        store, ctx, customer, [line(1190, tax_rates=(inclusive,))], paid=True
+    )
+    (only,) = line_ids(store, ctx.account_id, invoice.id)
+    by_amount = {"type": "invoice_line_item", "invoice_line_item": only, "amount": "595"}
+    refused(store, ctx, "amount", invoice=invoice.id, amount="1", lines=[by_amount],
+            credit_amount="595")  # fmt: skip
+    note = issue(store, ctx, invoice=invoice.id, amount="595", lines=[by_amount],
+                 credit_amount="595")  # fmt: skip
+    assert (note["subtotal"], note["total"], note["amount"]) == (595, 595, 595)
+    assert (note["total_excluding_tax"], note["subtotal_excluding_tax"]) == (500, 500)
+    assert note["total_taxes"][0]["tax_behavior"] == "inclusive"
+    assert note["total_taxes"][0]["amount"] == 95
+    assert ledger_balance(store, ctx.account_id, "tax_payable.de") == -190 + 95
+    assert_ledger_clean(store, pm, ctx.account_id)
+
+
+def test_a_customer_on_a_test_clock_is_credited_on_the_clocks_time(store, pm, business):
+    ctx, _, vat = business
+    frozen = ctx.now - 10 * 86_400
+    with store.write() as conn:
+        clock = test_clocks.create(conn, ctx, {"frozen_time": frozen})["id"]
+        customer = new_customer(conn, ctx, clock)
+    invoice = finalized_invoice(
+        store, ctx, customer, [line(1000)], paid=True, default_tax_rates=(vat,), test_clock=clock
+    )
+    assert invoice.effective_at == frozen
+    note = issue(store, ctx, invoice=invoice.id, amount="119", out_of_band_amount="119")
+    assert (note["created"], note["effective_at"]) == (frozen, frozen)
+    refused(store, ctx, "effective_at", invoice=invoice.id, amount="119",
+            out_of_band_amount="119", effective_at=str(frozen + 1))  # fmt: skip
+    assert_ledger_clean(store, pm, ctx.account_id)
