@@ -46,6 +46,7 @@ OWNED = {
     "/v1/invoices/{id}/pay": "invoice",
     "/v1/invoices/{id}/void": "invoice",
     "/v1/subscriptions/{id}": "subscription",
+    "/v1/subscriptions/{id}/resume": "subscription",
     "/v1/subscription_items/{id}": "subscription_item",
 }
 BODIES = {
@@ -118,6 +119,7 @@ BODIES = {
         "items[0][price]": ids["recurring_price"],
     },
     ("POST", "/v1/subscriptions/{id}"): lambda ids: {"description": "stolen"},
+    ("POST", "/v1/subscriptions/{id}/resume"): lambda ids: {},
     ("POST", "/v1/subscription_items"): lambda ids: {
         "subscription": ids["subscription"],
         "price": ids["recurring_price"],
