@@ -42,6 +42,7 @@ def remit_object_loaders() -> dict[str, Any]:
         "in": reads.retrieve,
         "ii": invoice_items.retrieve,
         "cn": credit_note_reads.retrieve,
+        "credit_note.customer_balance_transaction": credit_note_reads.balance_transaction,
     }
 
 

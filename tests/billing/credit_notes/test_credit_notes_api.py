@@ -27,7 +27,7 @@ def _fixture(name: str) -> dict[str, Any]:
     fixture = copy.deepcopy(RESOURCES[name])
     lines = fixture["lines"]["data"] if name == "credit_note" else []
     for entry in [fixture, *lines]:
-        for credit in entry["pretax_credit_amounts"]:
+        for credit in entry.get("pretax_credit_amounts", ()):
             credit.update(discount="di_123", credit_balance_transaction=None)
     return fixture
 
@@ -82,8 +82,12 @@ def test_a_note_renders_as_stripe_and_its_event_too(api, paid):
     assert (note["total"], note["customer_balance_transaction"][:6]) == (476, "cbtxn_")
     assert note["lines"]["data"][0]["metadata"] == {"seat": "3"}
     assert ok(api.get(f"/v1/credit_notes/{note['id']}")) == note
-    expanded = ok(api.get(f"/v1/credit_notes/{note['id']}", params={"expand[]": "invoice"}))
+    expand = {"expand[]": ["invoice", "customer_balance_transaction"]}
+    expanded = ok(api.get(f"/v1/credit_notes/{note['id']}", params=expand))
     assert expanded["invoice"]["post_payment_credit_notes_amount"] == 476
+    txn = expanded["customer_balance_transaction"]
+    assert (txn["type"], txn["amount"], txn["credit_note"]) == ("credit_note", -476, note["id"])
+    assert_shape(txn, "customer_balance_transaction")
     (event,) = ok(api.get("/v1/events", params={"type": "credit_note.created"}))["data"]
     assert_event_matches(event)
     ok(api.post(f"/v1/credit_notes/{note['id']}", data={"metadata[case]": ""}))
@@ -106,6 +110,8 @@ def test_notes_list_by_invoice_and_customer_and_lines_page_in_order(api, paid):
     assert ([n["id"] for n in listed["data"]], listed["has_more"]) == ([second["id"]], True)
     by_customer = ok(api.get("/v1/credit_notes", params={"customer": invoice.customer}))
     assert [n["id"] for n in by_customer["data"]] == [second["id"], first["id"]]
+    for listed_note in by_customer["data"]:
+        assert_shape(listed_note, "credit_note")
     url = f"/v1/credit_notes/{second['id']}/lines"
     page = ok(api.get(url, params={"limit": 2}))
     assert ([item["amount"] for item in page["data"]], page["has_more"]) == ([100, 50], True)

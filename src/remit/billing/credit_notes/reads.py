@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from remit.billing.balance import service as balance
+from remit.billing.balance.tables import customer_balance_transactions
 from remit.billing.credit_notes import render, rows
 from remit.billing.credit_notes.plan import Plan
 from remit.billing.credit_notes.tables import credit_note_lines, credit_notes
@@ -102,3 +104,14 @@ def preview_lines(
 ) -> tuple[list[Any], dict[str, dict[str, Any]]]:
     _, lines = _preview_rows(found, account_id)
     return lines, rendered_rates(conn, account_id, (r for line in lines for r in line.tax_rates))
+
+
+def balance_transaction(conn: sa.Connection, account_id: str, txn_id: str) -> dict[str, Any]:
+    """The balance transaction a note's ``customer_balance_transaction`` names, for expand."""
+    t = customer_balance_transactions.c
+    row = conn.execute(
+        sa.select(customer_balance_transactions).where(t.account_id == account_id, t.id == txn_id)
+    ).first()
+    if row is None:
+        raise ResourceMissing("customer balance transaction", txn_id)
+    return balance.render(row)
