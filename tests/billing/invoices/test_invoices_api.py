@@ -72,3 +72,18 @@ def test_a_coupon_on_the_invoice_is_spread_over_its_lines(api, store, pm, accoun
     assert invoice["total"] == 3000
     ok(api.post(f"/v1/invoices/{invoice['id']}/finalize"))
     assert_ledger_clean(store, pm, account.account.id)
+
+
+def test_a_once_coupon_is_spent_by_the_invoice_that_used_it(api, store, pm, account):
+    customer = new_customer(api)["id"]
+    coupon = new_coupon(api, percent_off="20", duration="once")["id"]
+    new_item(api, customer, amount="1000")
+    first = new_invoice(api, customer, **{"discounts[0][coupon]": coupon})
+    (discount,) = first["discounts"]
+    assert first["total"] == 800
+    ok(api.post(f"/v1/invoices/{first['id']}/finalize"))
+    new_item(api, customer, amount="1000")
+    second = new_invoice(api, customer, **{"discounts[0][discount]": discount})
+    assert second["discounts"] == [discount]
+    assert (second["total"], second["total_discount_amounts"]) == (1000, [])
+    assert_ledger_clean(store, pm, account.account.id)
