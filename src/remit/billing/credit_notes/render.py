@@ -81,7 +81,7 @@ def render_note(
     return {
         "id": row.id,
         "object": "credit_note",
-        "amount": row.total,
+        "amount": row.amount,
         "amount_shipping": 0,
         "created": row.created,
         "currency": row.currency,
