@@ -28,7 +28,7 @@ from remit.primitives.errors import InvalidRequestError
 def cancel(
     conn: sa.Connection, ctx: CallContext, sub_id: str, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    row = render.load(conn, ctx.account_id, sub_id)
+    row = render.load(conn, ctx.account_id, sub_id, lock=True)
     ctx.touch(row.id)
     if row.status in statuses.TERMINAL:
         raise InvalidRequestError(

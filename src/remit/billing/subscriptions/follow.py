@@ -55,7 +55,7 @@ def invoice_status_changed(
     sub_id = subscription_of(invoice)
     if sub_id is None:
         return
-    row = render.find(conn, ctx.account_id, sub_id)
+    row = render.find(conn, ctx.account_id, sub_id, lock=True)
     if row is None or row.latest_invoice != invoice["id"]:
         return
     at_ts = _changed_at(conn, ctx, row, invoice)

@@ -210,12 +210,25 @@ _BY_ID = sa.select(subscriptions).where(
 )
 
 
-def find(conn: sa.Connection, account_id: str, sub_id: str) -> Any | None:
-    return conn.execute(_BY_ID, {"id": sub_id, "account_id": account_id}).first()
+_LOCKED_BY_ID = _BY_ID.with_for_update()
 
 
-def load(conn: sa.Connection, account_id: str, sub_id: str, param: str | None = "id") -> Any:
-    row = find(conn, account_id, sub_id)
+def find(conn: sa.Connection, account_id: str, sub_id: str, *, lock: bool = False) -> Any | None:
+    """The subscription row; ``lock`` holds it for the transaction (PostgreSQL), so two
+    changes of one subscription run one after the other instead of losing one."""
+    query = _LOCKED_BY_ID if lock else _BY_ID
+    return conn.execute(query, {"id": sub_id, "account_id": account_id}).first()
+
+
+def load(
+    conn: sa.Connection,
+    account_id: str,
+    sub_id: str,
+    param: str | None = "id",
+    *,
+    lock: bool = False,
+) -> Any:
+    row = find(conn, account_id, sub_id, lock=lock)
     if row is None:
         raise ResourceMissing("subscription", sub_id, param=param)
     return row

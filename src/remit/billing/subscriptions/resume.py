@@ -53,7 +53,7 @@ def end_trial_without_payment_method(
 def resume(
     conn: sa.Connection, ctx: CallContext, sub_id: str, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    row = render.load(conn, ctx.account_id, sub_id)
+    row = render.load(conn, ctx.account_id, sub_id, lock=True)
     ctx.touch(row.id)
     if row.status != "paused":
         raise InvalidRequestError(

@@ -82,7 +82,7 @@ def change(
 ) -> tuple[dict[str, Any], ItemPlan]:
     """Check and apply an update; the subscription after it and the items' plan (the
     subscription items API answers with the item it changed)."""
-    row = render.load(conn, ctx.account_id, sub_id)
+    row = render.load(conn, ctx.account_id, sub_id, lock=True)
     ctx.touch(row.id)
     check_updatable(row, params)
     now_ts = test_clocks.now_for(conn, ctx, row.test_clock)
