@@ -4,13 +4,19 @@ invoices read back."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
+from remit.accounts.service import get_account
+from remit.billing import customers
 from remit.billing.invoices.tables import invoices
+from remit.billing.subscriptions import create
+from remit.context import CallContext
 from remit.jobs.worker import Worker, background_tasks
+from remit.metering.ingest import EventInput, ingest
 from remit.plugins.manager import job_handlers
 from remit.primitives.clock import WallClock
 
@@ -91,4 +97,48 @@ def invoice_count(store: Any, account_id: str) -> int:
                 .select_from(invoices)
                 .where(invoices.c.account_id == account_id)
             ).scalar_one()
+        )
+
+
+def service_ctx(store: Any, account: Any, now_ts: int, pm: Any) -> CallContext:
+    """A service call's context at a fixed moment (objects on no test clock live on it)."""
+    with store.read() as conn:
+        found = get_account(conn, account.account.id)
+    assert found is not None
+    return CallContext(account=found, now=now_ts, pm=pm)
+
+
+def wall_subscriptions(
+    store: Any, ctx: CallContext, count: int, items: list[dict[str, Any]], **params: Any
+) -> list[tuple[str, str]]:
+    """``count`` customers on no test clock, each subscribed at ``ctx.now`` to ``items``:
+    (subscription id, customer id) pairs."""
+    made = []
+    with store.write() as conn:
+        for _ in range(count):
+            customer = customers.create(conn, ctx, {})["id"]
+            body = {"customer": customer, "items": [dict(item) for item in items], **params}
+            made.append((str(create.create(conn, ctx, body)["id"]), str(customer)))
+    return made
+
+
+def send_usage(store: Any, ctx: CallContext, event_name: str, usage: list[tuple[str, int, str]]):
+    """Meter events ``(customer, timestamp, value)``, each sent at its own moment."""
+    with store.write() as conn:
+        for n, (customer, at_ts, value) in enumerate(usage):
+            event = EventInput(event_name, {"stripe_customer_id": customer, "value": value},
+                               f"{customer}.{at_ts}.{n}", at_ts)  # fmt: skip
+            ingest(conn, replace(ctx, now=at_ts), [event], source="test")
+
+
+def cycle_invoices(store: Any, account_id: str) -> list[Any]:
+    """Every renewal invoice of the account, by subscription then period."""
+    i = invoices.c
+    with store.read() as conn:
+        return list(
+            conn.execute(
+                sa.select(invoices)
+                .where(i.account_id == account_id, i.billing_reason == "subscription_cycle")
+                .order_by(i.subscription, i.period_end)
+            )
         )

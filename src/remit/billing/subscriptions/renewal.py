@@ -42,7 +42,7 @@ from remit.catalog.models import pricing_models
 from remit.context import CallContext
 from remit.events import service as events
 
-__all__ = ["cycle_key", "finalize_due", "renew"]
+__all__ = ["Renewed", "cycle_key", "finalize_due", "renew", "renew_counted"]
 
 CHUNK_IDS = 500  # ids per IN list
 
@@ -60,22 +60,35 @@ class _Renewal:
     starts: tuple[int, int]  # the period that starts, billed in advance
 
 
+@dataclass(frozen=True)
+class Renewed:
+    renewed: int  # periods renewed, and subscriptions ended
+    finalized: int  # renewal invoices finalized (those whose hour had passed by then)
+
+
 def renew(
     conn: sa.Connection, ctx: CallContext, subscription_ids: Sequence[str], at_ts: int
 ) -> int:
     """Renew (or end, when a cancellation is due) each of ``subscription_ids`` whose period
     ended by ``at_ts``, period after period until none is due; returns how many periods
     were renewed or subscriptions ended. Subscriptions with nothing due are left alone."""
-    done = 0
+    return renew_counted(conn, ctx, subscription_ids, at_ts).renewed
+
+
+def renew_counted(
+    conn: sa.Connection, ctx: CallContext, subscription_ids: Sequence[str], at_ts: int
+) -> Renewed:
+    """``renew``, also saying how many of the new invoices it finalized."""
+    renewed = finalized = 0
     while rows := _due(conn, ctx.account_id, subscription_ids, at_ts):
         ending = [row for row in rows if _cancel_due_at(row) is not None]
         for row in ending:
             _end(conn, ctx, row)
         renewing = [row for row in rows if _cancel_due_at(row) is None]
         if renewing:
-            _renew_round(conn, ctx, renewing, at_ts)
-        done += len(rows)
-    return done
+            finalized += _renew_round(conn, ctx, renewing, at_ts)
+        renewed += len(rows)
+    return Renewed(renewed, finalized)
 
 
 def _due(
@@ -135,7 +148,7 @@ def _has_pending_items(conn: sa.Connection, row: Any) -> bool:
     return found is not None
 
 
-def _renew_round(conn: sa.Connection, ctx: CallContext, rows: Sequence[Any], at_ts: int) -> None:
+def _renew_round(conn: sa.Connection, ctx: CallContext, rows: Sequence[Any], at_ts: int) -> int:
     items = lines.items_of(conn, ctx.account_id, [row.id for row in rows])
     plans = [_plan(row, items[row.id]) for row in rows]
     billed = [plan for plan in plans if plan.row.status != "paused"]
@@ -145,7 +158,7 @@ def _renew_round(conn: sa.Connection, ctx: CallContext, rows: Sequence[Any], at_
     made = build.create_many(conn, ctx, drafts)
     invoice_ids = dict(zip([plan.row.id for plan in billed], made, strict=True))
     _advance(conn, ctx, plans, invoice_ids, kept)
-    finalize_due(conn, ctx, list(invoice_ids.values()), at_ts)
+    return finalize_due(conn, ctx, list(invoice_ids.values()), at_ts)
 
 
 def _plan(row: Any, items: list[lines.ItemView]) -> _Renewal:
