@@ -3,6 +3,9 @@ a new cycle now, and changes a subscription refuses."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 from subscription_support import (
     DAY_S,
     FEB_1,
@@ -249,3 +252,26 @@ def test_discounts_and_default_tax_rates_are_replaced_or_cleared(api):
     assert (cleared["discounts"], cleared["default_tax_rates"]) == ([], [])
     previous = events_of(api, "customer.subscription.updated")[0]["data"]["previous_attributes"]
     assert previous["discounts"] == [second_discount]
+
+
+def test_concurrent_seat_changes_chain_their_prorations(api, server, account):
+    customer, sub = _seats(api, 3)
+    [item] = sub["items"]["data"]
+    headers = {"Authorization": f"Bearer {account.secret_key}"}
+
+    def change(seats: int) -> int:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+            data = {"items[0][id]": item["id"], "items[0][quantity]": str(seats),
+                    "proration_date": str(UPGRADE_AT)}  # fmt: skip
+            return client.post(f"/v1/subscriptions/{sub['id']}", data=data).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert list(pool.map(change, [5, 7])) == [200, 200]
+    final = ok(api.get(f"/v1/subscriptions/{sub['id']}"))["items"]["data"][0]["quantity"]
+    # Each change credits what the one before left, so the middle one's charge and credit
+    # cancel exactly (a credit rounds like the charge it undoes) and the pending items add
+    # up to 3 seats credited and the final seats charged for the rest of January:
+    # 2000 x seats x 1,788,277 / 2,678,400 -> 3: 4006 (credit), 5: 6677, 7: 9347.
+    charge = {5: 6677, 7: 9347}
+    assert sum(p["amount"] for p in pending_items(api, customer)) == -4006 + charge[final]
+    assert len(pending_items(api, customer)) == 4
