@@ -100,3 +100,23 @@ def test_a_trialing_subscription_stays_trialing_through_its_zero_invoice(api):
     assert sub["status"] == "trialing"
     assert invoice(api, sub["latest_invoice"])["status"] == "paid"
     assert events_of(api, "customer.subscription.updated") == []
+
+
+def test_a_paused_collection_voids_or_keeps_as_draft_what_the_subscription_invoices(api):
+    for behavior, expected in (("void", "void"), ("keep_as_draft", "draft"),
+                               ("mark_uncollectible", "uncollectible")):  # fmt: skip
+        sub = subscribe(api, clocked_customer(api), new_price(api))
+        _pay(api, sub["latest_invoice"])
+        ok(
+            api.post(
+                f"/v1/subscriptions/{sub['id']}", data={"pause_collection[behavior]": behavior}
+            )
+        )
+        upgraded = _upgrade_now(api, sub)
+        bill = invoice(api, upgraded["latest_invoice"])
+        assert bill["status"] == expected, behavior
+        assert bill["auto_advance"] is (behavior != "keep_as_draft")
+        assert _status(api, sub["id"]) == "active"
+        # Nothing was collected, so nothing failed: the subscription never went past_due.
+        changes = events_of(api, "customer.subscription.updated")
+        assert all(e["data"]["object"]["status"] == "active" for e in changes), behavior

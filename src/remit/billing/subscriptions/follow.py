@@ -86,8 +86,9 @@ def _status_after(
         if new in SETTLED or (new == "void" and _settled_before(conn, row, invoice["id"])):
             return _in_good_standing(row, at_ts)
         return None
-    if current == "active" and new == "open" and previous == "draft" and _uncollected(invoice):
-        return "past_due"
+    paused = bool(row.pause_collection)  # no payment is attempted while collection pauses
+    if current == "active" and new == "open" and previous == "draft" and not paused:
+        return "past_due" if _uncollected(invoice) else None
     return None
 
 
