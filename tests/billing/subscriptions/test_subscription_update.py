@@ -275,3 +275,33 @@ def test_concurrent_seat_changes_chain_their_prorations(api, server, account):
     charge = {5: 6677, 7: 9347}
     assert sum(p["amount"] for p in pending_items(api, customer)) == -4006 + charge[final]
     assert len(pending_items(api, customer)) == 4
+
+
+def test_a_trial_added_to_a_paid_subscription_credits_its_unused_time(api):
+    customer, sub = _seats(api, 1)
+    trial_end = JAN_1 + 10 * DAY_S
+    trialing = ok(api.post(f"/v1/subscriptions/{sub['id']}", data={"trial_end": str(trial_end)}))
+    assert (trialing["status"], trialing["trial_start"], trialing["trial_end"]) == (
+        "trialing", JAN_1, trial_end,
+    )  # fmt: skip
+    [item] = trialing["items"]["data"]
+    assert (item["current_period_start"], item["current_period_end"]) == (JAN_1, trial_end)
+    # The clock is at Jan 1: all of January's 2000 is unused.
+    assert [p["amount"] for p in pending_items(api, customer)] == [-2000]
+
+
+def test_a_new_interval_starts_a_new_cycle_now(api):
+    customer, sub = _seats(api, 1)
+    [item] = sub["items"]["data"]
+    yearly = new_price(api, unit_amount=20000, **{"recurring[interval]": "year"})
+    moved = ok(
+        api.post(
+            f"/v1/subscriptions/{sub['id']}",
+            data={"items[0][id]": item["id"], "items[0][price]": yearly},
+        )
+    )
+    [item] = moved["items"]["data"]
+    assert (item["current_period_start"], item["current_period_end"]) == (JAN_1, 1_735_689_600)
+    bill = invoice(api, moved["latest_invoice"])
+    assert sorted(line["amount"] for line in bill["lines"]["data"]) == [-2000, 20000]
+    assert pending_items(api, customer) == []
