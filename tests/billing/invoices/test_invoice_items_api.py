@@ -105,3 +105,27 @@ def test_only_items_of_the_invoice_currency_and_subscription_are_swept(api):
     excluded = ok(api.post("/v1/invoices", data={"customer": customer, "currency": "eur"}))
     assert excluded["lines"]["data"] == []  # Stripe's default today: pending items excluded
     assert Decimal(usd["pricing"]["unit_amount_decimal"]) == 100
+
+
+def test_price_data_prices_a_product_in_place(api):
+    customer = new_customer(api)["id"]
+    product = ok(api.post("/v1/products", data={"name": "Consulting"}))["id"]
+    other = ok(api.post("/v1/products", data={"name": "Other"}))["id"]
+    inline = {"price_data[currency]": "usd", "price_data[product]": product,
+              "price_data[unit_amount_decimal]": "2500.5", "quantity": "2"}  # fmt: skip
+    item = new_item(api, customer, **inline)
+    assert (item["amount"], item["pricing"]["unit_amount_decimal"]) == (5001, "2500.5")
+    more = ok(api.post(f"/v1/invoiceitems/{item['id']}", data={"quantity": "4"}))
+    assert more["amount"] == 10002
+    only_product = {"percent_off": "10", "duration": "once", "applies_to[products][0]": product}
+    coupon = ok(api.post("/v1/coupons", data=only_product))["id"]
+    new_item(api, customer, **{**inline, "price_data[product]": other})
+    invoice = new_invoice(api, customer, **{"discounts[0][coupon]": coupon})
+    (discount,) = invoice["discounts"]
+    assert [line["discount_amounts"] for line in invoice["lines"]["data"]] == [
+        [{"amount": 1000, "discount": discount}], [],
+    ]  # fmt: skip
+    refused(
+        api.post("/v1/invoiceitems", data={**inline, "customer": customer, "currency": "eur"}),
+        "price_data[currency]",
+    )

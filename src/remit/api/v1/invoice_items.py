@@ -34,6 +34,16 @@ DISCOUNT = Obj(
 )
 DISCOUNTS = ListOf(DISCOUNT, max_items=20, nullable=True)
 PERIOD = Obj({"end": Timestamp(), "start": Timestamp()}, required=("end", "start"))
+PRICE_DATA = Obj(
+    {
+        "currency": Currency(),
+        "product": ID,
+        "unit_amount": Int(min=0, max=MAX_ITEM_AMOUNT),
+        "unit_amount_decimal": DecimalAmount(),
+    },
+    required=("currency", "product"),
+    exclusive=(("unit_amount", "unit_amount_decimal"),),
+)
 COMMON = {
     "amount": Int(min=-MAX_ITEM_AMOUNT, max=MAX_ITEM_AMOUNT),
     "description": Str(max_length=500),
@@ -43,12 +53,13 @@ COMMON = {
     "metadata": Metadata(),
     "period": PERIOD,
     "price": ID,
+    "price_data": PRICE_DATA,
     "pricing": Obj({"price": ID}),
     "quantity": Int(min=0, max=10**12),
     "tax_rates": ListOf(ID, max_items=5, nullable=True),
     "unit_amount_decimal": DecimalAmount(),
 }
-SOURCES = (("amount", "price", "pricing", "unit_amount_decimal"),)
+SOURCES = (("amount", "price", "price_data", "pricing", "unit_amount_decimal"),)
 CREATE = Schema(
     {
         **COMMON,

@@ -1,8 +1,9 @@
 """How an invoice item's amount is derived, and items as invoice line drafts.
 
 An item's amount comes from exactly one source: ``amount`` as given, a one-time
-``price`` rated for ``quantity`` by the rating engine, or ``unit_amount_decimal`` times
-``quantity`` rounded once with the account's mode. The source and the arithmetic are kept
+``price`` rated for ``quantity`` by the rating engine, or a unit amount (``price_data`` of
+one of the account's products, or ``unit_amount_decimal``) times ``quantity`` rounded once
+with the account's mode. The source and the arithmetic are kept
 in the item's ``explain``, which its invoice line carries on.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from remit.billing.invoices.drafts import LineDraft
-from remit.catalog import prices
+from remit.catalog import prices, products
 from remit.catalog.domain.rating import decimal_text, rate
 from remit.catalog.domain.terms import EXACT
 from remit.catalog.models import pricing_models
@@ -25,7 +26,7 @@ from remit.context import CallContext
 from remit.primitives.errors import InvalidRequestError, invalid_parameter
 from remit.primitives.money import MAX_AMOUNT_MINOR, to_minor_units
 
-SOURCES = ("amount", "price", "unit_amount_decimal")
+SOURCES = ("amount", "price", "price_data", "unit_amount_decimal")
 # An item's bound: an invoice's 250 lines of it still sum within 64-bit columns.
 MAX_ITEM_AMOUNT = MAX_AMOUNT_MINOR // 1000
 
@@ -57,7 +58,7 @@ def derive(
     given = [key for key in SOURCES if source.get(key) is not None]
     if not given:
         raise InvalidRequestError(
-            "Missing required param: amount, pricing[price] or unit_amount_decimal.",
+            "Missing required param: amount, pricing[price], price_data or unit_amount_decimal.",
             code="parameter_missing",
             param="amount",
         )
@@ -78,18 +79,48 @@ def derive(
     count = 1 if quantity is None else quantity
     if given[0] == "price":
         return _rated(conn, ctx, source["price"], currency, count)
-    unit: Decimal = source["unit_amount_decimal"]
+    if given[0] == "price_data":
+        return _inline(conn, ctx, source["price_data"], currency, count)
+    return _by_unit(ctx, source["unit_amount_decimal"], count, None, "unit_amount_decimal")
+
+
+def _by_unit(
+    ctx: CallContext, unit: Decimal, count: int, product: str | None, source: str
+) -> Derived:
+    """``unit`` times ``count``, rounded once with the account's mode."""
     exact = EXACT.multiply(unit, Decimal(count))
     amount = _bounded(to_minor_units(exact, ctx.account.rounding_mode))
     explain = {
-        "source": "unit_amount_decimal",
+        "source": source,
+        "product": product,
         "unit_amount_decimal": decimal_text(unit),
         "quantity": count,
         "exact_amount": decimal_text(exact),
         "rounding": ctx.account.rounding_mode.value,
         "amount": amount,
     }
-    return Derived(amount, count, None, None, decimal_text(unit), explain)
+    return Derived(amount, count, None, product, decimal_text(unit), explain)
+
+
+def _inline(
+    conn: sa.Connection, ctx: CallContext, data: Mapping[str, Any], currency: str, count: int
+) -> Derived:
+    """``price_data``: a unit amount of one of the account's products, priced in place."""
+    if data["currency"] != currency:
+        raise invalid_parameter(
+            "price_data[currency]", f"The item is in {currency}, not {data['currency']}."
+        )
+    product = products.load(conn, ctx.account_id, data["product"], "price_data[product]")
+    unit = data.get("unit_amount_decimal")
+    if unit is None:
+        if data.get("unit_amount") is None:
+            raise InvalidRequestError(
+                "Missing required param: price_data[unit_amount].",
+                code="parameter_missing",
+                param="price_data[unit_amount]",
+            )
+        unit = Decimal(data["unit_amount"])
+    return _by_unit(ctx, unit, count, str(product.id), "price_data")
 
 
 def _rated(
@@ -134,21 +165,28 @@ def stored_source(item: Any) -> dict[str, Any]:
         return {"price": item.price}
     if kind == "unit_amount_decimal":
         return {"unit_amount_decimal": Decimal(item.unit_amount_decimal)}
+    if kind == "price_data":
+        unit = Decimal(item.unit_amount_decimal)
+        inline = {"currency": item.currency, "product": item.explain["product"]}
+        return {"price_data": {**inline, "unit_amount_decimal": unit}}
     return {"amount": item.amount}
 
 
 def line_drafts(conn: sa.Connection, account_id: str, items: Sequence[Any]) -> list[LineDraft]:
     """Items as the lines of the invoice that takes them, with their price's product."""
     price_ids = sorted({item.price for item in items if item.price is not None})
-    products: dict[str, str] = {}
+    owners: dict[str, str] = {}
     if price_ids:
         rows = conn.execute(
             sa.select(prices_table.c.id, prices_table.c.product).where(
                 prices_table.c.account_id == account_id, prices_table.c.id.in_(price_ids)
             )
         )
-        products = {row.id: row.product for row in rows}
-    return [line_draft(item, products.get(item.price or "")) for item in items]
+        owners = {row.id: row.product for row in rows}
+    return [
+        line_draft(item, owners.get(item.price or "", item.explain.get("product")))
+        for item in items
+    ]
 
 
 def line_draft(item: Any, product: str | None) -> LineDraft:

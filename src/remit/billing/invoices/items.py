@@ -120,6 +120,8 @@ def _currency(
         currency = str(invoice.currency)
     elif price_id is not None:
         currency = str(prices.load(conn, ctx.account_id, price_id, "pricing[price]").currency)
+    elif "price_data" in params:
+        currency = str(params["price_data"]["currency"])
     elif customer.currency is not None:
         currency = str(customer.currency)
     else:
@@ -207,7 +209,7 @@ def retrieve(conn: sa.Connection, account_id: str, item_id: str) -> dict[str, An
     return reads.render_items(conn, account_id, [row])[0]
 
 
-AMOUNT_PARAMS = ("amount", "pricing", "price", "unit_amount_decimal", "quantity")
+SOURCE_PARAMS = ("amount", "pricing", "price", "price_data", "unit_amount_decimal")
 
 
 def _editable(conn: sa.Connection, ctx: CallContext, row: Any) -> Any:
@@ -223,10 +225,9 @@ def _editable(conn: sa.Connection, ctx: CallContext, row: Any) -> Any:
 def _amount_values(
     conn: sa.Connection, ctx: CallContext, row: Any, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    if not any(key in params for key in AMOUNT_PARAMS):
+    if not any(key in params for key in (*SOURCE_PARAMS, "quantity")):
         return {}
-    sources = ("amount", "pricing", "price", "unit_amount_decimal")
-    if any(key in params for key in sources):
+    if any(key in params for key in SOURCE_PARAMS):
         source = {**params, "price": item_amounts.price_param(params)}
         quantity = params.get("quantity")
     else:  # a new quantity of what the item already bills
