@@ -3,7 +3,8 @@
 What falls due, and when:
 
 - a subscription at its ``next_action_at``: the ``trial_will_end`` notice, the expiry of an
-  incomplete subscription, a paused collection resuming, a cancellation, a renewal;
+  incomplete subscription, a trial ending without a payment method (paused or canceled as
+  its trial settings say), a paused collection resuming, a cancellation, a renewal;
 - a draft invoice at its ``automatically_finalizes_at`` (an hour after it was created);
 - ``invoice.upcoming``, ``UPCOMING_NOTICE_S`` before a subscription's automatically charged
   renewal. Stripe sends it as many days ahead as the account's settings say (several
@@ -28,7 +29,7 @@ import sqlalchemy as sa
 
 from remit.billing.invoices.preview import render_draft
 from remit.billing.invoices.tables import invoices
-from remit.billing.subscriptions import render, renewal, scheduled
+from remit.billing.subscriptions import render, renewal, resume, scheduled
 from remit.billing.subscriptions.preview import upcoming
 from remit.billing.subscriptions.tables import subscriptions
 from remit.context import CallContext
@@ -193,6 +194,7 @@ def _scheduled_actions(conn: sa.Connection, ctx: CallContext, row: Any, at_ts: i
     for action in (
         scheduled.expire_incomplete,
         scheduled.send_trial_will_end,
+        resume.end_trial_without_payment_method,
         scheduled.resume_collection,
     ):
         if action(conn, ctx, row, at_ts):
