@@ -4,7 +4,14 @@
 from __future__ import annotations
 
 import pluggy
-from invoice_support import assert_ledger_clean, new_customer, new_invoice, new_item, ok
+from invoice_support import (
+    assert_ledger_clean,
+    events_of,
+    new_customer,
+    new_invoice,
+    new_item,
+    ok,
+)
 
 from remit.billing.invoices import lifecycle
 from remit.context import CallContext
@@ -47,6 +54,8 @@ def test_a_processor_collects_through_the_hook(api, store, account):
         half = lifecycle.pay(conn, ctx, invoice["id"], ctx.now, paid_out_of_band=False)
     assert (half["status"], half["amount_paid"], half["amount_remaining"]) == ("open", 500, 500)
     assert half["attempt_count"] == 1
+    (updated,) = events_of(api, "invoice.updated")
+    assert updated["data"]["previous_attributes"]["amount_paid"] == 0
     assert_ledger_clean(store, pm, account.account.id)
     with store.write() as conn:
         rest = lifecycle.pay(conn, ctx, invoice["id"], ctx.now, paid_out_of_band=False)

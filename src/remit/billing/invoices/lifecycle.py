@@ -249,10 +249,21 @@ def pay(
     }
     if remaining == 0:
         values.update(status="paid", paid_at=at_ts, paid_out_of_band=paid_out_of_band)
+    elif row.status == "uncollectible":
+        # Its write-off was reversed to take the payment: what remains is owed again.
+        values["status"] = "open"
+    before = reads.retrieve(conn, ctx.account_id, row.id)
     _set(conn, ctx, row.id, **values)
-    if remaining:
-        return reads.retrieve(conn, ctx.account_id, row.id)
-    return announce(conn, ctx, row.id, ["invoice.paid"], row.status, at_ts)
+    if remaining == 0:
+        return announce(conn, ctx, row.id, ["invoice.paid"], row.status, at_ts)
+    after = reads.retrieve(conn, ctx.account_id, row.id)
+    changed = events.previous_attributes(before, after)
+    events.emit(conn, ctx, "invoice.updated", after, previous_attributes=changed, created=at_ts)
+    if row.status != after["status"] and ctx.pm is not None:
+        ctx.pm.hook.remit_invoice_status_changed(
+            conn=conn, ctx=ctx, invoice=after, previous_status=row.status
+        )
+    return after
 
 
 def _collect(conn: sa.Connection, ctx: CallContext, row: Any, at_ts: int) -> int:
