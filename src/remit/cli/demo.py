@@ -4,8 +4,9 @@ It creates an account, starts the API server (with its in-process worker) on
 loopback, subscribes a local receiver to webhooks, and runs a day of customer
 work: sign-ups, profile changes, a churned customer, a test clock, a retried
 request and a few mistakes; then a metered catalog and a day of usage on the v2
-meter event stream (``demo_usage``) and the ledger (``demo_ledger``). It then
-prints what the platform recorded.
+meter event stream (``demo_usage``), a year of a SaaS business billed on a test
+clock (``demo_billing``), and the ledger's view of that year (``demo_report``). It
+then prints what the platform recorded.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from rich.table import Table
 
 from remit.accounts.service import create_account
 from remit.api import request_log
-from remit.cli.demo_ledger import Subscriber, run_ledger_chapter
+from remit.cli.demo_billing import run_billing_chapter
+from remit.cli.demo_report import billing_facts, ledger_facts
 from remit.cli.demo_usage import run_usage_chapter
 from remit.context import CallContext
 from remit.primitives.clock import WallClock
@@ -74,7 +76,7 @@ class Receiver:
 
 def _business_day(
     client: stripe.StripeClient, receiver: Receiver
-) -> tuple[dict[str, Any], list[Subscriber]]:
+) -> tuple[dict[str, Any], list[str]]:
     facts: dict[str, Any] = {}
     endpoint = client.v1.webhook_endpoints.create(
         params={"url": receiver.url, "enabled_events": ["*"], "description": "demo receiver"}
@@ -125,16 +127,13 @@ def _business_day(
         except stripe.InvalidRequestError:
             mistakes += 1
     facts["mistakes answered with Stripe errors"] = mistakes
-    subscribers = [
-        Subscriber(c.id, 4900 if _plan(c) == "pro" else 1900, ("fr", "de")[n % 2])
-        for n, c in enumerate(created[:SUBSCRIBERS])
-    ]
-    return facts, subscribers
+    return facts, [c.id for c in created[:SUBSCRIBERS]]
 
 
-def _plan(customer: stripe.Customer) -> str:
-    metadata = customer.metadata
-    return str(metadata["plan"]) if metadata is not None and "plan" in metadata else ""
+def _a_year_ago() -> int:
+    """The billing year's first moment: midnight UTC, 365 days before today."""
+    today = WallClock().now() // 86_400 * 86_400
+    return today - 365 * 86_400
 
 
 def _wait_for_deliveries(client: stripe.StripeClient, receiver: Receiver) -> int:
@@ -165,9 +164,11 @@ def run_demo(port: int = 0) -> int:
         client = stripe.StripeClient(made.secret_key, base_addresses={"api": server.url})
         facts, subscribers = _business_day(client, receiver)
         facts.update(run_usage_chapter(client, server.url, subscribers))
+        year = run_billing_chapter(client, server.url, _a_year_ago())
+        facts.update(billing_facts(client, year))
         events_total = _wait_for_deliveries(client, receiver)
     ctx = CallContext(account=made.account, now=WallClock().now())
-    facts.update(run_ledger_chapter(app.store, ctx, app.pm, subscribers))
+    facts.update(ledger_facts(app.store, ctx, app.pm))
     elapsed = time.perf_counter() - started
     app.log_writer.flush()
     with app.store.read() as conn:

@@ -19,7 +19,6 @@ import stripe
 from remit.catalog import prices
 from remit.catalog.domain.rating import rate
 from remit.catalog.models import pricing_models
-from remit.cli.demo_ledger import Subscriber
 from remit.metering.domain.timestamps import rfc3339
 from remit.primitives.clock import WallClock
 from remit.primitives.money import RoundingMode, format_amount
@@ -85,11 +84,11 @@ def _events(customer_ids: list[str], start: int) -> list[Any]:
 
 
 def run_usage_chapter(
-    client: stripe.StripeClient, server_url: str, subscribers: list[Subscriber]
+    client: stripe.StripeClient, server_url: str, customers: list[str]
 ) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     meter, price = _catalog(client)
-    customer_ids = [s.customer_id for s in subscribers[:USAGE_CUSTOMERS]]
+    customer_ids = customers[:USAGE_CUSTOMERS]
     now = WallClock().now()
     start = (now - 20 * HOUR_S) // HOUR_S * HOUR_S
     events = _events(customer_ids, start)
