@@ -34,9 +34,14 @@ def test_a_draft_is_priced_again_on_each_change(api, store):
     advancing = ok(api.post(f"/v1/invoices/{draft['id']}", data={"auto_advance": "true"}))
     assert advancing["automatically_finalizes_at"] == draft["created"] + 3600
     sent = ok(api.post(f"/v1/invoices/{draft['id']}", data={"collection_method": "send_invoice"}))
-    assert sent["collection_method"] == "send_invoice"
+    assert (sent["collection_method"], sent["due_date"]) == ("send_invoice", None)
+    due = str(draft["created"] + 86400 * 9)
+    dated = ok(api.post(f"/v1/invoices/{draft['id']}", data={"due_date": due}))
+    assert dated["due_date"] == int(due)
+    both = {"due_date": due, "days_until_due": "3"}
     with unchanged(store):
         refused(api.post(f"/v1/invoices/{draft['id']}", data={"due_date": "1000"}), "due_date")
+        refused(api.post(f"/v1/invoices/{draft['id']}", data=both), "due_date")
         refused(
             api.post(f"/v1/invoices/{draft['id']}", data={"discounts[0][coupon]": "nope"}),
             "discounts[0]", "resource_missing", 404,

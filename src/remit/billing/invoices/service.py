@@ -167,15 +167,12 @@ def _draft_values(
     method = params.get("collection_method", row.collection_method)
     if {"collection_method", "days_until_due", "due_date"} & params.keys():
         at = test_clocks.now_for(conn, ctx, row.test_clock)
-        merged = {"days_until_due": row.days_until_due, "due_date": row.due_date}
-        if method == "charge_automatically" and "collection_method" in params:
-            merged = {}  # leaving send_invoice drops its terms
-        merged.update({k: params[k] for k in ("days_until_due", "due_date") if k in params})
-        if "days_until_due" in params:
-            merged.pop("due_date", None)
-        if "due_date" in params:
-            merged.pop("days_until_due", None)
-        days, due = _terms_of_payment(method, merged, at)
+        kept = {"days_until_due": row.days_until_due, "due_date": row.due_date}
+        if method == "charge_automatically":
+            kept = {}  # charged automatically, an invoice has no terms of payment
+        # New terms replace the old ones whole: a due date given drops the days, and back.
+        given = {key: params[key] for key in ("days_until_due", "due_date") if key in params}
+        days, due = _terms_of_payment(method, given or kept, at)
         values.update(collection_method=method, days_until_due=days, due_date=due)
     if "default_tax_rates" in params:
         rates = params["default_tax_rates"] or []
