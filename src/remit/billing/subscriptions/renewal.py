@@ -277,7 +277,6 @@ def _advance(
 ) -> None:
     """Move every subscription on to its new period with one executemany, each announced
     as ``customer.subscription.updated`` at its boundary."""
-    before = {plan.row.id: render.render(conn, ctx.account_id, plan.row) for plan in plans}
     merged_rows = []
     for plan in plans:
         row, (start_ts, end_ts) = plan.row, plan.starts
@@ -295,13 +294,31 @@ def _advance(
     conn.execute(
         _ADVANCE, [{"b_account_id": m["account_id"], "b_id": m["id"], **m} for m in merged_rows]
     )
-    for merged in merged_rows:
+    for plan, merged in zip(plans, merged_rows, strict=True):
         after = render.render(conn, ctx.account_id, SimpleNamespace(**merged))
-        changed = events.previous_attributes(before[merged["id"]], after)
+        changed = events.previous_attributes(_as_before(after, plan.row), after)
         events.emit(
             conn, ctx, "customer.subscription.updated", after,
             previous_attributes=changed, created=merged["current_period_start"],
         )  # fmt: skip
+
+
+def _as_before(after: dict[str, Any], row: Any) -> dict[str, Any]:
+    """The subscription as rendered before its renewal: the rendering after it, with what a
+    renewal changes (each item's current period, the status, the latest invoice, the
+    discounts) taken from the row as it was. One rendering per renewal instead of two."""
+    items = [
+        {**item, "current_period_start": row.current_period_start,
+         "current_period_end": row.current_period_end}
+        for item in after["items"]["data"]
+    ]  # fmt: skip
+    return {
+        **after,
+        "items": {**after["items"], "data": items},
+        "status": row.status,
+        "latest_invoice": row.latest_invoice,
+        "discounts": list(row.discounts),
+    }
 
 
 def finalize_due(
