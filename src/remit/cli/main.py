@@ -13,6 +13,7 @@ from rich.table import Table
 
 from remit.accounts.service import create_account
 from remit.api import request_log
+from remit.cli.bill_run import bill_run
 from remit.cli.demo import run_demo
 from remit.cli.invoice import invoice_app
 from remit.cli.ledger import ledger_app
@@ -35,6 +36,7 @@ app.add_typer(meter_app, name="meter")
 app.add_typer(invoice_app, name="invoice")
 ledger_app.command("recognize")(recognize)
 ledger_app.command("verify")(verify_ledger)
+app.command("bill-run")(bill_run)
 console = Console()
 
 
