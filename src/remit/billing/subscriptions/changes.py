@@ -64,13 +64,15 @@ def plan(
     live = {view.id: view for view in current}
     after = dict(live)
     changes = []
+    named: set[str] = set()
     for index, spec in enumerate(specs):
         param = f"items[{index}]"
         change = _change(conn, account_id, sub, live, spec, param)
         key = change.before.id if change.before is not None else None
-        if key is not None and key not in after:
+        if key is not None and key in named:
             raise invalid_parameter(f"{param}[id]", f"The item `{key}` is changed twice.")
         if key is not None:
+            named.add(key)
             del after[key]
         if change.after is not None:
             after[change.after.id] = change.after
