@@ -139,8 +139,10 @@ def customer_details(customer: Any) -> dict[str, Any]:
 def _sweep(
     conn: sa.Connection, account_id: str, fresh: Sequence[tuple[str, InvoiceDraft]]
 ) -> dict[str, list[Any]]:
-    """Invoice id -> the pending items it takes: its customer's, in its currency, of its
-    subscription (or of none); the first invoice of a batch to want an item gets it."""
+    """Invoice id -> the pending items it takes: its customer's, in its currency; only its
+    subscription's when it has one, else any (Stripe: ``subscription`` restricts the sweep,
+    and a canceled subscription's proration credit is left to the customer's next invoice);
+    the first invoice of a batch to want an item gets it."""
     wanted = [(invoice_id, draft) for invoice_id, draft in fresh if draft.pending_items]
     pending = reads.pending_items(conn, account_id, [draft.customer for _, draft in wanted])
     taken: set[str] = set()
@@ -151,7 +153,7 @@ def _sweep(
             for item in pending.get(draft.customer, ())
             if item.id not in taken
             and item.currency == draft.currency
-            and item.subscription == draft.subscription
+            and draft.subscription in (None, item.subscription)
         ]
         taken.update(item.id for item in mine)
         if mine:
