@@ -127,3 +127,23 @@ def _assert_month(invoice: stripe.Invoice, start: int, end: int) -> None:
     [line] = invoice.lines.data
     assert (line.amount, line.period.start, line.period.end) == (PLAN_MINOR, start, end)
     assert line.parent.subscription_item_details.proration is False
+
+
+def test_a_trial_shorter_than_the_notice_is_noticed_when_it_starts(server, account, store, pm):
+    """Two days of trial from Jan 1 2024 09:00: three days before its end is Dec 31, before
+    the subscription existed; the notice goes out at the trial's start instead."""
+    client = sdk(server, account)
+    clock, customer, price = _bakery(client)
+    advance(client, store, pm, clock, ts(2024, 1, 1, 9))
+    sub = client.v1.subscriptions.create(
+        params={"customer": customer, "items": [{"price": price}], "trial_period_days": 2,
+                "collection_method": "send_invoice", "days_until_due": 30}
+    )  # fmt: skip
+    assert sub.trial_end - 3 * DAY_S < sub.created == ts(2024, 1, 1, 9)
+    advance(client, store, pm, clock, ts(2024, 1, 2))
+    [notice] = events_of(client, "customer.subscription.trial_will_end")
+    assert (notice.created, notice.data.object.id) == (sub.created, sub.id)
+    advance(client, store, pm, clock, sub.trial_end + 2 * HOUR_S)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    assert len(events_of(client, "customer.subscription.trial_will_end")) == 1
+    assert_books_clean(store, pm, account.account.id, open_amount=PLAN_MINOR)

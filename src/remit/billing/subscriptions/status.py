@@ -57,7 +57,10 @@ def next_action_at(row: Mapping[str, Any]) -> int | None:
     if status == "trialing" and trial_end is not None:
         candidates.append(trial_end)
         if not row.get("trial_will_end_sent"):
-            candidates.append(trial_will_end_at(trial_end))
+            # A trial shorter than the notice is noticed when it starts, not before it.
+            notice_ts = trial_will_end_at(trial_end)
+            trial_start = row.get("trial_start")
+            candidates.append(notice_ts if trial_start is None else max(notice_ts, trial_start))
     pause = row.get("pause_collection")
     if pause and pause.get("resumes_at") is not None:
         candidates.append(pause["resumes_at"])
