@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 import stripe
 
+from remit.accounts.service import NewAccount, create_account
 from remit.billing.invoices.tables import invoices
 from remit.cli.ledger_verify import hook_checks
 from remit.jobs.worker import Worker, background_tasks
@@ -29,6 +30,12 @@ RECEIVABLE = "accounts_receivable"
 
 def ts(year: int, month: int, day: int = 1, hour: int = 0, minute: int = 0, second: int = 0) -> int:
     return int(datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp())
+
+
+def fresh_account(store: Any) -> NewAccount:
+    """A new tenant (a property test's examples each keep their own books)."""
+    with store.write() as conn:
+        return create_account(conn, "Scenario", WallClock().now())
 
 
 def sdk(server: Any, account: Any) -> stripe.StripeClient:
