@@ -137,10 +137,15 @@ def post_by_rule(
     payload: Mapping[str, Any],
     *,
     event_id: str | None = None,
+    cause_id: str | None = None,
 ) -> Posted:
+    """``cause_id`` names the entry instead of the payload's cause, for a movement that may
+    happen more than once about one subject (an invoice written off again)."""
     entry = _entries(rules, name, [payload])[0]
     if event_id is not None:
         entry = replace(entry, event_id=event_id)
+    if cause_id is not None:
+        entry = replace(entry, cause_id=cause_id)
     return service.post(conn, ctx, entry)
 
 

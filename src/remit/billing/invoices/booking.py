@@ -151,7 +151,10 @@ def void(
 ) -> None:
     if invoice.status == "uncollectible":
         reverse_write_off(conn, ctx, invoice.id, at_ts)
-    if has_lines:
+    if invoice.total < 0:
+        # Posted directly (see the module's note), debt it took from the balance included.
+        _reverse(conn, ctx, "invoice.finalized", invoice.id, at_ts)
+    elif has_lines:
         revrec.void_invoice(conn, ctx, rules, invoice.id, at_ts)
 
 
@@ -170,15 +173,31 @@ def write_off(
         "effective_at": at_ts,
         "amount_remaining": invoice.amount_remaining,
     }
-    post_by_rule(conn, ctx, rules, UNCOLLECTIBLE_RULE, payload)
+    # Partly collected after a write-off, an invoice is open again and may be written off
+    # again: each write-off is its own entry, numbered within the invoice.
+    e = journal_entries.c
+    earlier = conn.execute(
+        sa.select(sa.func.count()).where(
+            e.account_id == ctx.account_id, e.rule == UNCOLLECTIBLE_RULE, e.subject_id == invoice.id
+        )
+    ).scalar_one()
+    cause_id = invoice.id if not earlier else f"{invoice.id}:{earlier + 1}"
+    post_by_rule(conn, ctx, rules, UNCOLLECTIBLE_RULE, payload, cause_id=cause_id)
 
 
 def reverse_write_off(conn: sa.Connection, ctx: CallContext, invoice_id: str, at_ts: int) -> None:
     """An uncollectible invoice paid or voided after all: its receivable is back first."""
+    _reverse(conn, ctx, UNCOLLECTIBLE_RULE, invoice_id, at_ts)
+
+
+def _reverse(conn: sa.Connection, ctx: CallContext, rule: str, invoice_id: str, at_ts: int) -> None:
+    """Reverse the invoice's entry of ``rule`` that stands (none reverses it yet), if any."""
     e = journal_entries.c
+    reversal = journal_entries.alias("reversal")
+    standing = ~sa.exists().where(reversal.c.reverses == e.id)
     entry_id = conn.execute(
         sa.select(e.id).where(
-            e.account_id == ctx.account_id, e.rule == UNCOLLECTIBLE_RULE, e.cause_id == invoice_id
+            e.account_id == ctx.account_id, e.rule == rule, e.subject_id == invoice_id, standing
         )
     ).scalar()
     if entry_id is not None:

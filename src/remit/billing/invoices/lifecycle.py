@@ -302,7 +302,9 @@ def void(conn: sa.Connection, ctx: CallContext, invoice_id: str, at_ts: int) -> 
             conn, ctx, row.customer, -applied, row.currency, "unapplied_from_invoice",
             invoice=row.id, post_ledger=False, at_ts=at_ts,
         )  # fmt: skip
-        if applied < 0:  # a debt the invoice carried goes back to the balance
+        # A debt the invoice carried goes back to the balance; a negative invoice's booking,
+        # reversed whole by the void, carried it already.
+        if applied < 0 and row.total >= 0:
             booking.move_balance(conn, ctx, rules, row, applied, at_ts, str(txn.id))
     _set(conn, ctx, row.id, status="void", voided_at=at_ts)
     return announce(conn, ctx, row.id, ["invoice.voided"], row.status, at_ts)
