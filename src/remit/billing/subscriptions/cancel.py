@@ -71,6 +71,7 @@ def end(
         credits = proration.unused_time(
             row, items, period, billed_until_ts,
             rounding=ctx.account.rounding_mode, models=pricing_models(ctx.pm),
+            discounts=invoicing.discounts_of(conn, row, items, at_ts),
         )  # fmt: skip
         invoicing.add_pending(conn, ctx, row, credits, at_ts)
     invoice_id = None

@@ -14,6 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from remit.billing.discounts import discounts
+from remit.billing.domain.totals import DiscountTerms
 from remit.billing.invoices import build, lifecycle, reads
 from remit.billing.invoices.drafts import InvoiceDraft, LineDraft
 from remit.billing.invoices.tables import invoice_items
@@ -72,6 +74,21 @@ def add_pending(
         ctx.touch(obj["id"])
         events.emit(conn, ctx, "invoiceitem.created", obj, created=at_ts)
     return [row["id"] for row in rows]
+
+
+def discounts_of(
+    conn: sa.Connection, sub: Any, items: Sequence[Any], at_ts: int
+) -> dict[str, tuple[DiscountTerms, ...]]:
+    """Item id -> the discounts in force on it at ``at_ts``: its own, then the
+    subscription's (the order an invoice applies them in)."""
+    named = [d for item in items for d in item.discounts] + list(sub.discounts)
+    if not named:
+        return {}
+    live = {t.id: t for t in discounts.terms(conn, sub.account_id, named, sub.currency, at_ts)}
+    return {
+        item.id: tuple(live[d] for d in (*item.discounts, *sub.discounts) if d in live)
+        for item in items
+    }
 
 
 def draft(

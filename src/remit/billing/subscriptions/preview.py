@@ -18,7 +18,15 @@ import sqlalchemy as sa
 from remit.billing import test_clocks
 from remit.billing.domain import periods
 from remit.billing.invoices.drafts import InvoiceDraft, LineDraft
-from remit.billing.subscriptions import changes, lines, measure, proration, render, status
+from remit.billing.subscriptions import (
+    changes,
+    invoicing,
+    lines,
+    measure,
+    proration,
+    render,
+    status,
+)
 from remit.billing.subscriptions.update import proration_date, whole_period
 from remit.billing.subscriptions.validate import grid_of
 from remit.catalog.models import pricing_models
@@ -43,7 +51,7 @@ def upcoming(
     now_ts = test_clocks.now_for(conn, ctx, row.test_clock)
     current = lines.items_of(conn, ctx.account_id, [row.id])[row.id]
     item_plan = changes.plan(conn, ctx.account_id, row, current, details.get("items"))
-    drafted = _proposed_prorations(ctx, row, item_plan, details, now_ts)
+    drafted = _proposed_prorations(conn, ctx, row, item_plan, details, now_ts)
     drafted += _cycle_lines(conn, ctx, row, item_plan.before, item_plan.after)
     return InvoiceDraft(
         customer=row.customer,
@@ -65,6 +73,7 @@ def upcoming(
 
 
 def _proposed_prorations(
+    conn: sa.Connection,
     ctx: CallContext,
     row: Any,
     item_plan: changes.ItemPlan,
@@ -80,6 +89,8 @@ def _proposed_prorations(
     return proration.prorations(
         row, item_plan.before, item_plan.after, period, from_ts,
         rounding=ctx.account.rounding_mode, models=pricing_models(ctx.pm),
+        credit_discounts=invoicing.discounts_of(conn, row, item_plan.before, now_ts),
+        charge_discounts=invoicing.discounts_of(conn, row, item_plan.after, now_ts),
     )  # fmt: skip
 
 

@@ -8,6 +8,12 @@ times ``seconds left / seconds in the period``, rounded once with the account's 
 ``remit.billing.domain.proration.prorate``. Only licensed items prorate: metered ones bill
 their usage at the period's end whatever happened in between.
 
+As Stripe's default (``proration_discounts=included``), a proration is net of the percent-off
+discounts in force on its item (the item's own, then the subscription's, each on what the
+one before left), and the line is not discounted again: the unused time of a discounted
+period is given back at the price that period was charged. Amount-off discounts stay on
+the invoices of whole periods (how they spread depends on every line of an invoice).
+
 Pure: item views in, ``LineDraft`` values out; the caller stores them as pending invoice
 items or puts them on an invoice (``always_invoice``) or a preview.
 """
@@ -20,12 +26,18 @@ from decimal import Decimal
 from typing import Any
 
 from remit.billing.domain.proration import prorate
+from remit.billing.domain.totals import DiscountTerms
 from remit.billing.invoices.drafts import LineDraft
 from remit.billing.subscriptions.lines import ItemView, describe, rate_item, unit_amount
 from remit.catalog.domain.models import PricingModel
+from remit.catalog.domain.terms import EXACT
 from remit.primitives.money import RoundingMode
 
 PRORATION_BEHAVIORS = ("create_prorations", "always_invoice", "none")
+# Item id -> the discounts in force on it, in the order they apply.
+DiscountsOf = Mapping[str, Sequence[DiscountTerms]]
+_NONE: DiscountsOf = {}
+_HUNDRED = Decimal(100)
 
 
 def billed_terms(item: ItemView) -> tuple[str, int | None]:
@@ -42,20 +54,42 @@ def prorations(
     *,
     rounding: RoundingMode,
     models: Mapping[str, PricingModel],
+    credit_discounts: DiscountsOf = _NONE,
+    charge_discounts: DiscountsOf = _NONE,
 ) -> list[LineDraft]:
     """Credits for the licensed items of ``before`` that changed or went, then charges for
-    the licensed items of ``after`` that changed or came, over ``[from_ts, period end)``."""
+    the licensed items of ``after`` that changed or came, over ``[from_ts, period end)``;
+    each net of its item's discounts (``credit_discounts`` as they were before the change,
+    ``charge_discounts`` as they are after it)."""
     if from_ts >= period[1]:
         return []
     old = {item.id: item for item in before if not item.metered}
     new = {item.id: item for item in after if not item.metered}
     credits = [
-        _proration_line(sub, item, period, from_ts, rounding, models, credit=True)
+        _proration_line(
+            sub,
+            item,
+            period,
+            from_ts,
+            rounding,
+            models,
+            credit_discounts.get(item_id, ()),
+            credit=True,
+        )  # fmt: skip
         for item_id, item in old.items()
         if item_id not in new or billed_terms(new[item_id]) != billed_terms(item)
     ]
     charges = [
-        _proration_line(sub, item, period, from_ts, rounding, models, credit=False)
+        _proration_line(
+            sub,
+            item,
+            period,
+            from_ts,
+            rounding,
+            models,
+            charge_discounts.get(item_id, ()),
+            credit=False,
+        )  # fmt: skip
         for item_id, item in new.items()
         if item_id not in old or billed_terms(old[item_id]) != billed_terms(item)
     ]
@@ -70,9 +104,30 @@ def unused_time(
     *,
     rounding: RoundingMode,
     models: Mapping[str, PricingModel],
+    discounts: DiscountsOf = _NONE,
 ) -> list[LineDraft]:
     """Credits for the unused time of every licensed item (a cancellation, a new cycle)."""
-    return prorations(sub, items, [], period, from_ts, rounding=rounding, models=models)
+    return prorations(
+        sub, items, [], period, from_ts, rounding=rounding, models=models,
+        credit_discounts=discounts,
+    )  # fmt: skip
+
+
+def net_of_percent_off(
+    amount: Decimal, product: str, discounts: Sequence[DiscountTerms]
+) -> tuple[Decimal, list[dict[str, str]]]:
+    """``amount`` with each percent-off discount that covers ``product`` taken off in
+    turn (exactly, unrounded), and the discounts taken."""
+    taken = []
+    for discount in discounts:
+        if discount.percent_off is None:
+            continue
+        if discount.products is not None and product not in discount.products:
+            continue
+        kept = EXACT.subtract(_HUNDRED, discount.percent_off)
+        amount = EXACT.scaleb(EXACT.multiply(amount, kept), -2)
+        taken.append({"discount": discount.id, "percent_off": format(discount.percent_off, "f")})
+    return amount, taken
 
 
 def _proration_line(
@@ -82,12 +137,14 @@ def _proration_line(
     from_ts: int,
     rounding: RoundingMode,
     models: Mapping[str, PricingModel],
+    discounts: Sequence[DiscountTerms],
     *,
     credit: bool,
 ) -> LineDraft:
     quantity = item.quantity or 0
     rating = rate_item(item, sub.currency, Decimal(quantity), rounding, models)
-    share = prorate(rating.exact_amount, *period, from_ts, period[1], rounding, credit=credit)
+    full_amount, taken = net_of_percent_off(rating.exact_amount, item.price_row.product, discounts)
+    share = prorate(full_amount, *period, from_ts, period[1], rounding, credit=credit)
     what = "Unused time on" if credit else "Remaining time on"
     when = datetime.fromtimestamp(from_ts, UTC).strftime("%d %b %Y")
     return LineDraft(
@@ -101,7 +158,7 @@ def _proration_line(
         product=item.price_row.product,
         unit_amount_decimal=unit_amount(item, sub.currency),
         proration=True,
-        # Stripe discounts no proration: the coupon already applied to what is credited.
+        # Its discounts are taken off already (above), as Stripe's included prorations.
         discountable=False,
         tax_rates=item.tax_rates,
         subscription=sub.id,
@@ -112,6 +169,7 @@ def _proration_line(
             "price": item.price_row.id,
             "quantity": quantity,
             "rating": rating.explain(),
+            "discounts": taken,
             "proration": share.explain(),
         },
     )

@@ -106,11 +106,16 @@ def apply(
 ) -> dict[str, Any]:
     """Write a checked change (the items API comes in here too)."""
     before = render.render(conn, ctx.account_id, row)
+    # Read before the change replaces them: the credits give back what was charged.
+    credit_discounts = invoicing.discounts_of(conn, row, item_plan.before, now_ts)
     if "discounts" in params:
         values["discounts"] = _replace_discounts(conn, ctx, row, params["discounts"], now_ts)
     after_items = changes.apply(conn, ctx, row, item_plan, now_ts)
     merged = SimpleNamespace(**{**row._asdict(), **values})
-    drafted = _prorations(ctx, row, item_plan, after_items, timing)
+    drafted = _prorations(
+        ctx, row, item_plan, after_items, timing,
+        credit_discounts, invoicing.discounts_of(conn, merged, after_items, now_ts),
+    )  # fmt: skip
     invoicing.add_pending(conn, ctx, merged, drafted, now_ts)
     invoice_id = None
     if timing.reset or (timing.behavior == "always_invoice" and drafted):
@@ -200,6 +205,8 @@ def _prorations(
     item_plan: ItemPlan,
     after_items: Sequence[lines.ItemView],
     timing: Timing,
+    credit_discounts: proration.DiscountsOf,
+    charge_discounts: proration.DiscountsOf,
 ) -> list[LineDraft]:
     """Nothing was charged for a trial, so nothing of it is credited or prorated."""
     if timing.behavior == "none" or row.status == "trialing":
@@ -211,10 +218,14 @@ def _prorations(
         "models": pricing_models(ctx.pm),
     }
     if timing.reset or timing.credit_only:
-        return proration.unused_time(row, item_plan.before, period, timing.proration_ts, **options)
+        return proration.unused_time(
+            row, item_plan.before, period, timing.proration_ts,
+            discounts=credit_discounts, **options,
+        )  # fmt: skip
     return proration.prorations(
-        row, item_plan.before, after_items, period, timing.proration_ts, **options
-    )
+        row, item_plan.before, after_items, period, timing.proration_ts,
+        credit_discounts=credit_discounts, charge_discounts=charge_discounts, **options,
+    )  # fmt: skip
 
 
 def _invoice_now(
