@@ -133,3 +133,41 @@ def _proration(line: stripe.InvoiceLineItem) -> bool:
     subscription item) it names."""
     details = line.parent[line.parent.type]
     return bool(details.proration)
+
+
+def test_a_discounted_seat_upgrade_prorates_what_was_charged(server, account, store, pm):
+    """The studio has 25% off forever. April 2024 has 30 days; going from 3 to 5 seats on
+    Apr 16 00:00 leaves exactly half of it: each seat costs 2000 - 25% = 1500 a month, so
+    the unused half of 3 seats gives back 3 x 1500 / 2 = 2250 and the remaining half of 5
+    costs 5 x 1500 / 2 = 3750 (Stripe's default: prorations net of the discount, and not
+    discounted again)."""
+    client = sdk(server, account)
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": ts(2024, 4, 1)}).id
+    customer = client.v1.customers.create(params={"name": "Studio", "test_clock": clock}).id
+    price = client.v1.prices.create(
+        params={"currency": "usd", "unit_amount": SEAT_MINOR, "recurring": {"interval": "month"},
+                "product_data": {"name": "Design seat"}}
+    ).id  # fmt: skip
+    coupon = client.v1.coupons.create(params={"percent_off": 25, "duration": "forever"}).id
+    sub = client.v1.subscriptions.create(
+        params={"customer": customer, "items": [{"price": price, "quantity": 3}],
+                "discounts": [{"coupon": coupon}], "collection_method": "send_invoice",
+                "days_until_due": 14}
+    )  # fmt: skip
+    [april] = invoices_of(client, subscription=sub.id)
+    assert april.total == 3 * SEAT_MINOR * 3 // 4 == 4500
+    pay_out_of_band(client, april.id)
+
+    advance(client, store, pm, clock, ts(2024, 4, 16))
+    seats = sub["items"].data[0].id
+    client.v1.subscriptions.update(sub.id, params={"items": [{"id": seats, "quantity": 5}]})
+    pending = client.v1.invoice_items.list(params={"customer": customer, "pending": True})
+    assert sorted(item.amount for item in pending.data) == [-2250, 3750]
+
+    # May: 5 seats less 25% (10000 - 2500 = 7500), and April's prorations, 3750 - 2250.
+    advance(client, store, pm, clock, ts(2024, 5, 1) + 2 * HOUR_S)
+    may = invoices_of(client, subscription=sub.id)[-1]
+    assert sorted(line_amounts(may)) == [-2250, 3750, 5 * SEAT_MINOR]
+    assert [d.amount for d in may.total_discount_amounts if d.amount] == [2500]
+    assert may.total == 7500 + 3750 - 2250 == 9000
+    assert_books_clean(store, pm, account.account.id, open_amount=9000)
