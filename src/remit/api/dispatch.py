@@ -139,7 +139,12 @@ def execute(
         if route.writes:
             return Result(200, writer.run(handle))
         with store.read() as conn:
-            return Result(200, handle(conn))
+            body = _run_handler(conn, loaders, route, ctx, params, path_params)
+        if claim is not None:
+            # Not inside the read: on SQLite a read turned writer fails at once when anything
+            # committed after its snapshot (the request log does after every request).
+            writer.run(lambda conn: idempotency.finish(conn, claim, 200, body))
+        return Result(200, body)
     except StripeError as error:
         # The request's effects rolled back; its answer is still the answer to this key.
         result = error_result(error)
