@@ -3,8 +3,9 @@
 
 ``prorate`` credits the unused time of the licensed items as pending invoice items;
 ``invoice_now`` issues a final invoice at once with the metered usage not yet billed and
-every pending item of the subscription. The subscription ends ``canceled`` with
-``canceled_at`` and ``ended_at`` set, announced as ``customer.subscription.deleted``.
+every pending item of the subscription; with neither, its pending prorations are removed
+(Stripe). The subscription ends ``canceled`` with ``canceled_at`` and ``ended_at`` set,
+announced as ``customer.subscription.deleted``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from remit.billing import test_clocks
+from remit.billing.invoices import items as invoice_items_service
+from remit.billing.invoices.tables import invoice_items
 from remit.billing.subscriptions import invoicing, lines, measure, proration, records, render
 from remit.billing.subscriptions import status as statuses
 from remit.billing.subscriptions.update import whole_period
@@ -39,12 +42,28 @@ def cancel(
     details = {
         key: value or None for key, value in (params.get("cancellation_details") or {}).items()
     }
+    prorate = bool(params.get("prorate", False))
+    invoice_now = bool(params.get("invoice_now", False))
+    if not prorate and not invoice_now:
+        _drop_pending_prorations(conn, ctx, row)
     return end(
-        conn, ctx, row, now_ts,
-        prorate=bool(params.get("prorate", False)),
-        invoice_now=bool(params.get("invoice_now", False)),
+        conn, ctx, row, now_ts, prorate=prorate, invoice_now=invoice_now,
         details={"reason": "cancellation_requested", **details},
     )  # fmt: skip
+
+
+def _drop_pending_prorations(conn: sa.Connection, ctx: CallContext, row: Any) -> None:
+    """Stripe removes the pending prorations of a subscription canceled now that neither
+    credits nor invoices anything: no invoice of it would ever sweep them."""
+    t = invoice_items.c
+    pending = conn.execute(
+        sa.select(t.id)
+        .where(t.account_id == ctx.account_id, t.subscription == row.id)
+        .where(t.invoice.is_(None), t.proration.is_(True), t.deleted.is_(False))
+        .order_by(t.id)
+    ).scalars()
+    for item_id in list(pending):
+        invoice_items_service.delete(conn, ctx, item_id)
 
 
 def end(
