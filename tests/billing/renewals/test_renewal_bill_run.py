@@ -50,7 +50,7 @@ def _subscribed(api, store, pm, account, count):
     usage = [(customer, JAN_1 + 86_400 * (k + 1) + half, str(30 * (k + 1)))
              for k, (_, customer) in enumerate(made) for half in (0, 3600)]  # fmt: skip
     send_usage(store, ctx, "calls", usage)
-    return [sub for sub, _ in made]
+    return made
 
 
 def _metered(calls: int) -> int:
@@ -59,7 +59,7 @@ def _metered(calls: int) -> int:
 
 
 def test_a_bill_run_renews_each_due_subscription_once(api, store, pm, account):
-    subs = _subscribed(api, store, pm, account, 6)
+    subs = [sub for sub, _ in _subscribed(api, store, pm, account, 6)]
     seen = []
     report = bill_run.run(store, account.account, FEB_1 + HOUR_S, pm=pm, batch_size=4,
                           on_batch=seen.append)  # fmt: skip
@@ -82,14 +82,20 @@ def test_a_bill_run_renews_each_due_subscription_once(api, store, pm, account):
 
 
 def test_drafts_wait_for_their_hour_and_a_later_run_finalizes_them(api, store, pm, account):
-    _subscribed(api, store, pm, account, 3)
+    made = _subscribed(api, store, pm, account, 3)
     early = bill_run.run(store, account.account, FEB_1 + 60, pm=pm)
     assert (early.renewed, early.finalized) == (3, 0)
     assert {i.status for i in cycle_invoices(store, account.account.id)} == {"draft"}
+    # 40 more January calls for the first customer, reported in the draft's hour.
+    ctx = service_ctx(store, account, FEB_1 + 120, pm)
+    send_usage(store, ctx, "calls", [(made[0][1], FEB_1 - 10, "40")])
     later = bill_run.run(store, account.account, FEB_1 + HOUR_S + 5, pm=pm)
     assert (later.renewed, later.finalized) == (0, 3)
-    found = cycle_invoices(store, account.account.id)
-    assert {(i.status, i.finalized_at) for i in found} == {("open", FEB_1 + HOUR_S + 5)}
+    found = {i.subscription: i for i in cycle_invoices(store, account.account.id)}
+    assert {(i.status, i.finalized_at) for i in found.values()} == {("open", FEB_1 + HOUR_S + 5)}
+    assert [found[sub].subtotal for sub, _ in made] == [
+        4000 + _metered(100), 4000 + _metered(120), 4000 + _metered(180),
+    ]  # fmt: skip
     # A run a month on renews again: March's invoice bills February's (no) usage.
     march = bill_run.run(store, account.account, MAR_1 + HOUR_S, pm=pm)
     assert (march.renewed, march.finalized) == (3, 3)

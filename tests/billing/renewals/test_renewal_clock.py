@@ -175,3 +175,32 @@ def test_two_identical_clocks_give_identical_invoices(api, store, pm, account):
     assert totals == [5247, 5247, 5247, 5997, 5997, 5997]
     assert [shape[0] for shape in runs[0][1:3]] == [_ts(2024, 2, 29, 23, 59, 53),
                                                    _ts(2024, 3, 31, 23, 59, 53)]  # fmt: skip
+
+
+def test_usage_reported_in_the_grace_hour_is_billed_on_the_draft(api, store, pm, account):
+    """A renewal stays a draft for an hour: calls stamped in January but reported at 00:30 on
+    Feb 1 are billed with January's, the draft announced as updated; a subscription with no
+    late usage finalizes untouched."""
+    clock = new_clock(api)
+    meter = new_meter(api, "calls")
+    calls = new_price(api, 4, **{"recurring[usage_type]": "metered", "recurring[meter]": meter})
+    late, on_time = clocked_customer(api, clock), clocked_customer(api, clock)
+    subs = [subscribe(api, customer, {"price": calls}, collection_method="send_invoice",
+                      days_until_due="30")["id"] for customer in (late, on_time)]  # fmt: skip
+    ctx = service_ctx(store, account, JAN_1, pm)
+    advance(api, store, pm, clock, _ts(2024, 1, 31, 23))
+    send_usage(store, ctx, "calls", [(late, JAN_1 + DAY_S, "10"), (on_time, JAN_1 + DAY_S, "3")])
+    advance(api, store, pm, clock, _ts(2024, 2, 1, 0, 30))
+    drafts = [invoices_of(api, sub)[-1] for sub in subs]
+    assert [(d["status"], d["total"]) for d in drafts] == [("draft", 40), ("draft", 12)]
+    send_usage(store, ctx, "calls", [(late, _ts(2024, 2, 1) - 30, "5")])
+    advance(api, store, pm, clock, _ts(2024, 2, 1, 2))
+    final = [ok(api.get(f"/v1/invoices/{d['id']}")) for d in drafts]
+    assert [(f["status"], f["total"]) for f in final] == [("open", 60), ("open", 12)]
+    assert final[0]["lines"]["data"][0]["quantity"] == 15
+    [updated] = [e for e in events_of(api, "invoice.updated")
+                 if e["data"]["object"]["id"] in {d["id"] for d in drafts}]  # fmt: skip
+    assert updated["data"]["object"]["id"] == drafts[0]["id"]
+    assert updated["created"] == _ts(2024, 2, 1, 1)
+    assert updated["data"]["previous_attributes"]["total"] == 40
+    assert verify(store, account.account.id).clean

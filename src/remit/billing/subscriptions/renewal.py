@@ -22,7 +22,7 @@ only moves on: nothing is invoiced while it is paused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
@@ -35,7 +35,7 @@ from remit.billing.domain import periods
 from remit.billing.invoices import build, lifecycle, reads
 from remit.billing.invoices.drafts import InvoiceDraft, LineDraft
 from remit.billing.invoices.tables import invoice_items, invoices
-from remit.billing.subscriptions import cancel, lines, render, status, usage
+from remit.billing.subscriptions import cancel, grace, lines, render, status, usage
 from remit.billing.subscriptions.tables import subscriptions
 from remit.billing.subscriptions.validate import grid_of
 from remit.catalog.models import pricing_models
@@ -158,7 +158,8 @@ def _renew_round(conn: sa.Connection, ctx: CallContext, rows: Sequence[Any], at_
     made = build.create_many(conn, ctx, drafts)
     invoice_ids = dict(zip([plan.row.id for plan in billed], made, strict=True))
     _advance(conn, ctx, plans, invoice_ids, kept)
-    return finalize_due(conn, ctx, list(invoice_ids.values()), at_ts)
+    made_now = list(invoice_ids.values())
+    return finalize_due(conn, ctx, made_now, at_ts, measured_now=set(made_now))
 
 
 def _plan(row: Any, items: list[lines.ItemView]) -> _Renewal:
@@ -322,11 +323,18 @@ def _as_before(after: dict[str, Any], row: Any) -> dict[str, Any]:
 
 
 def finalize_due(
-    conn: sa.Connection, ctx: CallContext, invoice_ids: Sequence[str], at_ts: int
+    conn: sa.Connection,
+    ctx: CallContext,
+    invoice_ids: Sequence[str],
+    at_ts: int,
+    *,
+    measured_now: Collection[str] = (),
 ) -> int:
     """Finalize those of ``invoice_ids`` that are auto-advancing drafts due by ``at_ts``, in
     time order (ties by id), then apply their subscriptions' paused collection (void or
-    uncollectible). Returns how many were finalized."""
+    uncollectible). Usage reported since a draft was made is billed on it first (drafts in
+    ``measured_now`` were made by this transaction: nothing can have arrived since).
+    Returns how many were finalized."""
     i = invoices.c
     due: list[Any] = []
     for at in range(0, len(invoice_ids), CHUNK_IDS):
@@ -339,6 +347,7 @@ def finalize_due(
     due.sort(key=lambda row: (row.automatically_finalizes_at, row.id))
     if not due:
         return 0
+    grace.refresh_metered(conn, ctx, [row.id for row in due if row.id not in measured_now], at_ts)
     lifecycle.finalize_many(conn, ctx, [row.id for row in due], at_ts)
     _collection_paused(conn, ctx, due, at_ts)
     return len(due)
