@@ -180,8 +180,8 @@ def _draft_values(
         values["default_tax_rates"] = list(rates)
     if "discounts" in params:
         at = test_clocks.now_for(conn, ctx, row.test_clock)
-        given = params["discounts"] or []
-        values["discounts"] = _redeemed(conn, ctx, given, row.customer, row.id, at)
+        asked = params["discounts"] or []
+        values["discounts"] = _redeemed(conn, ctx, asked, row.customer, row.id, at)
     return values
 
 
