@@ -6,7 +6,6 @@ the balance), and an invoice written off, partly collected and written off again
 
 from __future__ import annotations
 
-import pytest
 from invoice_support import (
     assert_ledger_clean,
     new_coupon,
@@ -96,21 +95,15 @@ def test_credit_after_payment_used_by_the_next_invoice_comes_back_on_its_void(
     assert_ledger_clean(store, pm, account.account.id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finalize_many refuses a whole batch for one draft it cannot finalize (a negative "
-    "invoice whose customer holds a balance in another currency), so the scheduler never "
-    "finalizes the other drafts due on the clock, and the clock still reports ready",
-)
 def test_one_draft_that_cannot_be_finalized_does_not_hold_back_the_others(api, store, pm):
     clock = new_clock(api)
     stuck, fine = clocked_customer(api, clock), clocked_customer(api, clock)
     data = {"amount": "-500", "currency": "eur"}
     ok(api.post(f"/v1/customers/{stuck}/balance_transactions", data=data))
     new_item(api, stuck, amount="-700")
-    new_invoice(api, stuck, currency="usd")
+    new_invoice(api, stuck, currency="usd", auto_advance="true")
     new_item(api, fine, amount="700")
-    waiting = new_invoice(api, fine)
+    waiting = new_invoice(api, fine, auto_advance="true")
     ok(
         api.post(
             f"/v1/test_helpers/test_clocks/{clock}/advance", data={"frozen_time": JAN_1 + 7200}
@@ -118,3 +111,10 @@ def test_one_draft_that_cannot_be_finalized_does_not_hold_back_the_others(api, s
     )
     Worker(store, job_handlers(pm), WallClock(), tasks=background_tasks(pm)).drain()
     assert ok(api.get(f"/v1/invoices/{waiting['id']}"))["status"] == "open"
+    held = [i for i in ok(api.get("/v1/invoices", params={"customer": stuck}))["data"]]
+    assert [i["status"] for i in held] == ["draft"]
+    assert held[0]["auto_advance"] is False
+    assert held[0]["last_finalization_error"]["type"] == "invalid_request_error"
+    assert ok(api.get(f"/v1/test_helpers/test_clocks/{clock}"))["status"] == "ready"
+    failed = ok(api.get("/v1/events", params={"type": "invoice.finalization_failed"}))["data"]
+    assert [e["data"]["object"]["id"] for e in failed] == [held[0]["id"]]

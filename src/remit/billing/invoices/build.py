@@ -279,6 +279,7 @@ def _invoice_row(
         "metadata": dict(draft.metadata),
         "customer_details": customer_details(holder),
         "cycle_key": draft.cycle_key,
+        "last_finalization_error": None,
     }
 
 

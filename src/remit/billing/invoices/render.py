@@ -138,6 +138,7 @@ def _status(row: Any) -> dict[str, Any]:
         "effective_at": row.effective_at,
         # No processor retries payments yet: nothing is scheduled.
         "next_payment_attempt": None,
+        "last_finalization_error": row.last_finalization_error,
         "status": row.status,
         "status_transitions": {
             "finalized_at": row.finalized_at,
@@ -170,7 +171,6 @@ def _unused() -> dict[str, Any]:
         "hosted_invoice_url": None,
         "invoice_pdf": None,
         "issuer": {"type": "self"},
-        "last_finalization_error": None,
         "latest_revision": None,
         "on_behalf_of": None,
         "payment_settings": {

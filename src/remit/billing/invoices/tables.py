@@ -60,6 +60,8 @@ invoices = sa.Table(
     sa.Column("metadata", sa.JSON, nullable=False),
     # The customer as it was when the invoice was finalized (email, name, address, ...).
     sa.Column("customer_details", sa.JSON, nullable=False),
+    # Why the clock could not finalize this draft ({type, code, message, param}); null if it could.
+    sa.Column("last_finalization_error", sa.JSON, nullable=True),
     # "sub_...:<period_start>" for a subscription's cycle invoice: a bill run rerun after a
     # crash finds it taken and creates nothing twice.
     sa.Column("cycle_key", sa.String(80), nullable=True),

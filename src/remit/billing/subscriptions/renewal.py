@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from remit.billing.discounts.tables import discounts as discount_rows
 from remit.billing.domain import periods
-from remit.billing.invoices import build, lifecycle, reads
+from remit.billing.invoices import auto_finalize, build, lifecycle, reads
 from remit.billing.invoices.drafts import InvoiceDraft, LineDraft
 from remit.billing.invoices.tables import invoice_items, invoices
 from remit.billing.subscriptions import cancel, grace, lines, render, status, usage
@@ -348,9 +348,9 @@ def finalize_due(
     if not due:
         return 0
     grace.refresh_metered(conn, ctx, [row.id for row in due if row.id not in measured_now], at_ts)
-    lifecycle.finalize_many(conn, ctx, [row.id for row in due], at_ts)
-    _collection_paused(conn, ctx, due, at_ts)
-    return len(due)
+    finalized = set(auto_finalize.finalize_due_drafts(conn, ctx, [row.id for row in due], at_ts))
+    _collection_paused(conn, ctx, [row for row in due if row.id in finalized], at_ts)
+    return len(finalized)
 
 
 def _collection_paused(

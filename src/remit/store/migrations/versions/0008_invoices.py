@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("footer", sa.String(length=5000), nullable=True),
         sa.Column("metadata", sa.JSON(), nullable=False),
         sa.Column("customer_details", sa.JSON(), nullable=False),
+        sa.Column("last_finalization_error", sa.JSON(), nullable=True),
         sa.Column("cycle_key", sa.String(length=80), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
         sa.UniqueConstraint(
