@@ -11,7 +11,6 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-import pytest
 import stripe
 from scenario_support import (
     HOUR_S,
@@ -138,12 +137,6 @@ def _item_of(line: stripe.InvoiceLineItem) -> str | None:
     return None if details is None else str(details.subscription_item)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a renewal's metered lines are rated when the draft is made at the boundary and not "
-    "again when it finalizes an hour later, so usage reported in Stripe's one-hour grace period "
-    "is never billed (subscriptions/renewal.py finalize_due; bill-run owner at work)",
-)
 def test_usage_reported_in_the_grace_hour_is_billed(server, account, store, pm):
     """January's last calls reach the meter at 00:30 on Feb 1, stamped 23:59:30 on Jan 31:
     the renewal invoice is still a draft (it finalizes at 01:00), and Stripe updates a draft's
