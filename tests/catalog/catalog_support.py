@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,25 +56,27 @@ def ok(response: httpx.Response) -> Any:
     return response.json()
 
 
-def snapshot(store) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
+def snapshot(store, watched: Sequence[sa.Table] = WATCHED) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
     with store.read() as conn:
         return {
             table.name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
-            for table in WATCHED
+            for table in watched
         }
 
 
 @contextmanager
-def unchanged(store) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The block's requests are refused and leave products, prices and events as they were."""
-    before = snapshot(store)
+def unchanged(store, watched: Sequence[sa.Table] = WATCHED) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The block's requests are refused and leave the ``watched`` tables (by default
+    products, prices and events) as they were."""
+    before = snapshot(store, watched)
     yield
-    assert snapshot(store) == before, "a refused request wrote something"
+    assert snapshot(store, watched) == before, "a refused request wrote something"
 
 
 def refused(
-    response: httpx.Response, param: str | None, code: str = "parameter_invalid", status: int = 400
-) -> dict[str, Any]:
+    response: httpx.Response, param: str | None, code: str | None = "parameter_invalid",
+    status: int = 400,
+) -> dict[str, Any]:  # fmt: skip
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error", error

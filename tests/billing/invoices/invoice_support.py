@@ -3,13 +3,14 @@ must write nothing, and the ledger verified with billing's receivables check."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
+from catalog import catalog_support
+from catalog.catalog_support import ok
+from catalog.catalog_support import refused as refused
 from remit.billing.balance.tables import customer_balance_transactions
 from remit.billing.invoices.tables import invoice_items, invoice_lines, invoices
 from remit.billing.tables import customers
@@ -29,37 +30,9 @@ WATCHED = (
 )
 
 
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def refused(
-    response: httpx.Response, param: str | None, code: str | None = "parameter_invalid",
-    status: int = 400,
-) -> dict[str, Any]:  # fmt: skip
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["type"] == "invalid_request_error", error
-    assert error.get("param") == param, error
-    assert error.get("code") == code, error
-    return error
-
-
-def snapshot(store) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
-    with store.read() as conn:
-        return {
-            table.name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
-            for table in WATCHED
-        }
-
-
-@contextmanager
-def unchanged(store) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The block's requests are refused and leave every watched table as it was."""
-    before = snapshot(store)
-    yield
-    assert snapshot(store) == before, "a refused request wrote something"
+# The catalog tests' "nothing written" checks, over the tables named above.
+snapshot = partial(catalog_support.snapshot, watched=WATCHED)
+unchanged = partial(catalog_support.unchanged, watched=WATCHED)
 
 
 def ledger_report(store, pm, account_id: str) -> VerifyReport:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from catalog.catalog_support import ok
 from remit.accounts.service import get_account
 from remit.billing import customers
 from remit.billing.invoices.tables import invoices
@@ -23,11 +24,6 @@ from remit.primitives.clock import WallClock
 JAN_1 = 1_704_067_200  # 2024-01-01T00:00:00Z (a Monday; 2024 is a leap year)
 DAY_S = 86_400
 HOUR_S = 3_600
-
-
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def new_clock(api: httpx.Client, frozen_time: int = JAN_1) -> str:

@@ -3,13 +3,15 @@ moment is known to the second), calls that must succeed, and "nothing written" c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
+from catalog import catalog_support
+from catalog.catalog_support import events_of as events_of
+from catalog.catalog_support import ok
+from catalog.catalog_support import refused as refused
 from remit.billing.discounts.tables import discounts
 from remit.billing.invoices.tables import invoice_items, invoice_lines, invoices
 from remit.billing.subscriptions.tables import subscription_items, subscriptions
@@ -23,37 +25,9 @@ WATCHED = (subscriptions, subscription_items, invoices, invoice_lines, invoice_i
            events)  # fmt: skip
 
 
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def refused(
-    response: httpx.Response, param: str | None, code: str | None = "parameter_invalid",
-    status: int = 400,
-) -> dict[str, Any]:  # fmt: skip
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["type"] == "invalid_request_error", error
-    assert error.get("param") == param, error
-    assert error.get("code") == code, error
-    return error
-
-
-def snapshot(store) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
-    with store.read() as conn:
-        return {
-            table.name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
-            for table in WATCHED
-        }
-
-
-@contextmanager
-def unchanged(store) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The block's requests are refused and write nothing at all."""
-    before = snapshot(store)
-    yield
-    assert snapshot(store) == before, "a refused request wrote something"
+# The catalog tests' "nothing written" checks, over the tables named above.
+snapshot = partial(catalog_support.snapshot, watched=WATCHED)
+unchanged = partial(catalog_support.unchanged, watched=WATCHED)
 
 
 def clocked_customer(api: httpx.Client, frozen_time: int = JAN_1, **params: str) -> str:
@@ -97,10 +71,6 @@ def subscribe(api: httpx.Client, customer: str, *prices: str, **params: str) -> 
 
 def invoice(api: httpx.Client, invoice_id: str) -> Any:
     return ok(api.get(f"/v1/invoices/{invoice_id}"))
-
-
-def events_of(api: httpx.Client, event_type: str) -> list[dict[str, Any]]:
-    return ok(api.get("/v1/events", params={"type": event_type, "limit": 100}))["data"]
 
 
 def pending_items(api: httpx.Client, customer: str) -> list[dict[str, Any]]:
