@@ -201,7 +201,8 @@ def due(
             if behind * sign > 0:
                 catch_up, reached = behind, reached + behind
         first = max(first, watermark + 1)
-    last = min(through_day, max(schedule.days.last, booked_day))
+    # A re-plan made after the service ended (a reduction undone) is earned on its day.
+    last = min(through_day, max(schedule.days.last, booked_day, schedule.segments[-1].start_day))
     steps: list[tuple[int, int]] = []
     for day in range(first, last + 1):
         step = schedule.cumulative(day) - reached
@@ -263,3 +264,44 @@ def reduce(standing: Standing, share: int, day: int, watermark: int | None) -> R
     contra, release = allocate(share, [earned - standing.contra, deferred], schedule.currency)
     assert 0 <= release <= deferred and 0 <= contra <= earned - standing.contra
     return Reduction(share, contra, release, Segment(as_of + 1, earned, schedule.final - release))
+
+
+def restore(standing: Standing, undone: Reduction, day: int, watermark: int | None) -> Reduction:
+    """Take back ``undone`` (a reduction of this obligation): its contra and its release
+    return, and the schedule goes on from ``day`` as if it had never been made.
+
+    Revenue posted stays posted. What the release would have recognized from the
+    reduction's own day through the re-plan's day is earned already, so it is part of
+    the new segment's anchor and the next recognition catches it up; the rest spreads
+    over the days left. A reduction undone after the service ended is earned whole on
+    the re-plan's day. Returns the undoing as a reduction of negative amounts.
+    """
+    schedule = standing.schedule
+    if not (0 <= undone.contra <= standing.contra and 0 <= undone.release <= standing.released):
+        raise ValueError(f"{undone} was not taken from this obligation")
+    if day < standing.booked_day:
+        raise ValueError("an obligation is not restored before it is booked")
+    last_segment = schedule.segments[-1]
+    as_of = max(day - 1, last_segment.start_day - 1, -1 if watermark is None else watermark)
+    earned = max(standing.recognized, schedule.cumulative(as_of))
+    elapsed = _elapsed(undone.release, schedule, undone.segment.start_day, as_of)
+    total = schedule.final + undone.release
+    assert earned + elapsed <= total, (standing, undone)
+    return Reduction(
+        -undone.share,
+        -undone.contra,
+        -undone.release,
+        Segment(as_of + 1, earned + elapsed, total),
+    )
+
+
+def _elapsed(release: int, schedule: Schedule, from_day: int, as_of: int) -> int:
+    """The part of ``release``, spread evenly from ``from_day`` to the schedule's end,
+    that falls on days up to ``as_of``."""
+    if release == 0:
+        return 0
+    days = schedule.days.end - from_day
+    if days <= 0:
+        raise ValueError("nothing is released from a schedule whose days are over")
+    passed = min(max(as_of - from_day + 1, 0), days)
+    return _prefix_sums(release, schedule.currency, days)[passed]

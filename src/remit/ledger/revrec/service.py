@@ -5,9 +5,11 @@ recognized daily, straight-line, over that period (``recognize_through``); a lin
 without one is revenue at once. Amounts are net of discounts; tax is a liability,
 never revenue. A refund or credit note (``refund``, ``credit_note``) offsets the part
 already recognized with contra revenue and releases the rest from deferred revenue,
-and the obligation recognizes only what is left. A void (``void_invoice``) reverses
-the whole booking. Every function works inside the caller's transaction, posts
-through the ledger's posting rules, and takes business time from its arguments.
+and the obligation recognizes only what is left; voiding a credit note
+(``void_credit_note``) reverses its entry and plans the obligation as before it. A void
+(``void_invoice``) reverses the whole booking. Every function works inside the caller's
+transaction, posts through the ledger's posting rules (or reverses what they posted), and
+takes business time from its arguments.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from remit.ledger.revrec.booking import (
 from remit.ledger.revrec.domain import day_of
 from remit.ledger.revrec.recognition import MAX_RUN_DAYS, RecognitionRun, recognize_through
 from remit.ledger.revrec.reductions import Reduced, TaxAmount, credit_note, load_invoice, refund
+from remit.ledger.revrec.reversals import Restored, void_credit_note
 from remit.ledger.revrec.state import load_obligations, lock_progress, refused
 from remit.ledger.revrec.tables import (
     revrec_invoices,
@@ -47,6 +50,7 @@ __all__ = [
     "Period",
     "RecognitionRun",
     "Reduced",
+    "Restored",
     "TaxAmount",
     "Voided",
     "book_invoice",
@@ -54,6 +58,7 @@ __all__ = [
     "credit_note",
     "recognize_through",
     "refund",
+    "void_credit_note",
     "void_invoice",
 ]
 

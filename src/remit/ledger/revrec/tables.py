@@ -91,7 +91,9 @@ revrec_recognitions = sa.Table(
     sa.Index(None, "account_id", "day"),
 )
 
-# A refund's or credit note's share of one obligation, and the segment it re-plans.
+# A refund's or credit note's share of one obligation, and the segment it re-plans; a
+# voided credit note's undoing (kind credit_note_void, source ``cn_...:void``) is one too,
+# with the note's amounts negated.
 revrec_adjustments = sa.Table(
     "revrec_adjustments",
     metadata,
@@ -99,7 +101,7 @@ revrec_adjustments = sa.Table(
     sa.Column("obligation_id", id_type(), nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("source_id", sa.String(120), nullable=False),  # re_... or cn_...
-    sa.Column("kind", sa.String(16), nullable=False),  # refund | credit_note
+    sa.Column("kind", sa.String(16), nullable=False),  # refund | credit_note | credit_note_void
     sa.Column("invoice_id", sa.String(120), nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     ts_column("effective_at"),
