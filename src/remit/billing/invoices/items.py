@@ -74,7 +74,9 @@ def create(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dic
         "deleted": False,
     }
     if params.get("discounts"):
-        row["discounts"] = _discounts(conn, ctx, params["discounts"], customer.id, item_id, date)
+        row["discounts"] = redeem_discounts(
+            conn, ctx, params["discounts"], customer.id, date, invoice_item=item_id
+        )
     conn.execute(invoice_items.insert(), row)
     ctx.touch(item_id)
     item = SimpleNamespace(**row)
@@ -160,16 +162,18 @@ def _check_period(period: Mapping[str, int]) -> None:
         raise invalid_parameter("period[end]", "The period must not end before it starts.")
 
 
-def _discounts(
+def redeem_discounts(
     conn: sa.Connection,
     ctx: CallContext,
     given: Sequence[Mapping[str, str]],
     customer_id: str,
-    item_id: str,
     at_ts: int,
+    *,
+    invoice: str | None = None,
+    invoice_item: str | None = None,
 ) -> list[str]:
-    """``discounts[]`` of an item: coupons and promotion codes redeemed onto it, or the
-    customer's existing discounts named by id."""
+    """``discounts[]`` of an invoice or an invoice item: coupons and promotion codes
+    redeemed onto it, or the customer's existing discounts named by id."""
     ids: list[str] = []
     for index, entry in enumerate(given):
         param = f"discounts[{index}]"
@@ -185,7 +189,8 @@ def _discounts(
                 coupon=entry.get("coupon"),
                 promotion_code=entry.get("promotion_code"),
                 customer=customer_id,
-                invoice_item=item_id,
+                invoice=invoice,
+                invoice_item=invoice_item,
                 start_ts=at_ts,
                 param=param,
             )  # fmt: skip
@@ -296,7 +301,7 @@ def _replaced_discounts(
     conn: sa.Connection, ctx: CallContext, row: Any, given: Sequence[Mapping[str, str]], at: int
 ) -> list[str]:
     """The item's discounts become ``given``; its own ones no longer named are removed."""
-    kept = _discounts(conn, ctx, given, row.customer, row.id, at)
+    kept = redeem_discounts(conn, ctx, given, row.customer, at, invoice_item=row.id)
     for discount_id in row.discounts:
         if discount_id not in kept:
             own = discount_service.load(conn, ctx.account_id, discount_id)

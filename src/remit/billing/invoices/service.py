@@ -9,7 +9,7 @@ finalized invoices keep their money and change only their words and metadata.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from remit.billing import customers as customer_service
 from remit.billing import test_clocks
 from remit.billing.balance import service as balance
-from remit.billing.discounts import discounts as discount_service
 from remit.billing.discounts.tables import discounts as discounts_table
 from remit.billing.invoices import build, drafting, items, reads
 from remit.billing.invoices.drafts import InvoiceDraft
@@ -47,7 +46,9 @@ def create(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dic
     invoice_id = new_id("in")
     if "discounts" in params:
         given = params["discounts"] or []
-        discount_ids = _redeemed(conn, ctx, given, customer.id, invoice_id, created)
+        discount_ids = items.redeem_discounts(
+            conn, ctx, given, customer.id, created, invoice=invoice_id
+        )
     else:
         discount_ids = customer_discounts(conn, ctx.account_id, customer.id)
     draft = InvoiceDraft(
@@ -115,40 +116,6 @@ def customer_discounts(conn: sa.Connection, account_id: str, customer_id: str) -
     return list(rows.scalars())
 
 
-def _redeemed(
-    conn: sa.Connection,
-    ctx: CallContext,
-    given: Sequence[Mapping[str, str]],
-    customer_id: str,
-    invoice_id: str,
-    at_ts: int,
-) -> list[str]:
-    ids: list[str] = []
-    for index, entry in enumerate(given):
-        param = f"discounts[{index}]"
-        if "discount" in entry:
-            found = items.existing_discount(
-                conn, ctx.account_id, entry["discount"], customer_id, param
-            )
-            ids.append(found)
-            continue
-        ids.append(
-            discount_service.attach(
-                conn,
-                ctx,
-                coupon=entry.get("coupon"),
-                promotion_code=entry.get("promotion_code"),
-                customer=customer_id,
-                invoice=invoice_id,
-                start_ts=at_ts,
-                param=param,
-            )  # fmt: skip
-        )
-    if len(set(ids)) != len(ids):
-        raise invalid_parameter("discounts", "The same discount is named twice.")
-    return ids
-
-
 def update(
     conn: sa.Connection, ctx: CallContext, invoice_id: str, params: dict[str, Any]
 ) -> dict[str, Any]:
@@ -181,7 +148,9 @@ def _draft_values(
     if "discounts" in params:
         at = test_clocks.now_for(conn, ctx, row.test_clock)
         asked = params["discounts"] or []
-        values["discounts"] = _redeemed(conn, ctx, asked, row.customer, row.id, at)
+        values["discounts"] = items.redeem_discounts(
+            conn, ctx, asked, row.customer, at, invoice=row.id
+        )
     return values
 
 
