@@ -63,11 +63,21 @@ def test_a_credit_note_after_payment_through_the_sdk(client, store, pm, account)
     assert [line.invoice_line_item for line in lines.data] == [seats]
     memo = client.v1.credit_notes.update(note.id, params={"memo": "One seat unused"})
     assert memo.memo == "One seat unused"
-    with pytest.raises(stripe.InvalidRequestError) as refused:
-        client.v1.credit_notes.void_credit_note(note.id)
-    assert refused.value.code == "credit_note_not_voidable"
     after = client.v1.invoices.retrieve(invoice.id)
     assert (after.post_payment_credit_notes_amount, after.status) == (298, "paid")
+    assert_ledger_clean(store, pm, account.account.id)
+    voided = client.v1.credit_notes.void_credit_note(note.id)
+    assert (voided.status, voided.voided_at is not None) == ("void", True)
+    assert client.v1.customers.retrieve(customer.id).balance == 0
+    taken_back = client.v1.customers.balance_transactions.list(customer.id).data[0]
+    assert (taken_back.type, taken_back.amount, taken_back.credit_note) == (
+        "credit_note", 298, note.id,
+    )  # fmt: skip
+    restored = client.v1.invoices.retrieve(invoice.id)
+    assert (restored.post_payment_credit_notes_amount, restored.status) == (0, "paid")
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.credit_notes.void_credit_note(note.id)
+    assert refused.value.code == "credit_note_already_voided"
     assert_ledger_clean(store, pm, account.account.id)
 
 

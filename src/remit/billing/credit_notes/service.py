@@ -1,5 +1,5 @@
 """Credit notes: issue (or preview) one against an open or paid invoice, update its memo and
-metadata, void one that moved no money, read them back.
+metadata, void one (``voiding``), read them back.
 
 Issuing writes, in the caller's transaction: the note and its lines; the invoice's
 ``amount_due``/``amount_remaining`` (lowered by the pre-payment part) and its credit note
@@ -8,9 +8,6 @@ through revenue recognition (receivable, customer credit balance, out of band, c
 revenue, deferred revenue released, tax per jurisdiction); the customer's balance
 transaction for ``credit_amount`` (no posting of its own: the note's entry credits the
 customer's credit balance); and the events.
-
-Revenue recognition has no reversal of a credit note, so a note that moved money cannot be
-voided: it is refused, and a new invoice re-charges what was credited by mistake.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ import sqlalchemy as sa
 
 from remit.billing import test_clocks
 from remit.billing.balance import service as balance
-from remit.billing.credit_notes import reads, rows
+from remit.billing.credit_notes import reads, rows, voiding
 from remit.billing.credit_notes.plan import Plan, plan
 from remit.billing.credit_notes.tables import credit_note_lines, credit_notes
 from remit.billing.customers import load as load_customer
@@ -35,7 +32,6 @@ from remit.context import CallContext
 from remit.events import service as events
 from remit.events import types as event_types
 from remit.ledger.revrec import service as revrec
-from remit.primitives.errors import InvalidRequestError
 from remit.primitives.ids import new_id, register_prefix
 
 register_prefix("cn")
@@ -152,26 +148,8 @@ def update(
 
 
 def void(conn: sa.Connection, ctx: CallContext, note_id: str) -> dict[str, Any]:
-    """Void a note that moved no money. One that did is refused: revenue recognition keeps
-    no way to take a credit note's reduction back, and the ledger is never edited."""
-    row = reads.load(conn, ctx.account_id, note_id, lock=True)
-    ctx.touch(row.id)
-    if row.status != "issued":
-        raise InvalidRequestError(
-            f"The credit note {row.id} is already void.", code="credit_note_already_voided"
-        )
-    if row.total:
-        raise InvalidRequestError(
-            f"The credit note {row.id} credited {row.total} and is booked in the ledger, "
-            "which cannot reverse a credit note: it cannot be voided. To charge the amount "
-            "again, invoice it.",
-            code="credit_note_not_voidable",
-        )
-    at = _now(conn, ctx, row)
-    _set(conn, ctx, row.id, {"status": "void", "voided_at": at})
-    obj = reads.retrieve(conn, ctx.account_id, row.id)
-    events.emit(conn, ctx, "credit_note.voided", obj, created=at)
-    return obj
+    """Void a note: what it moved is undone (``voiding``)."""
+    return voiding.void(conn, ctx, note_id)
 
 
 def _set(conn: sa.Connection, ctx: CallContext, note_id: str, values: dict[str, Any]) -> None:
