@@ -271,10 +271,11 @@ def restore(standing: Standing, undone: Reduction, day: int, watermark: int | No
     return, and the schedule goes on from ``day`` as if it had never been made.
 
     Revenue posted stays posted. What the release would have recognized from the
-    reduction's own day through the re-plan's day is earned already, so it is part of
-    the new segment's anchor and the next recognition catches it up; the rest spreads
-    over the days left. A reduction undone after the service ended is earned whole on
-    the re-plan's day. Returns the undoing as a reduction of negative amounts.
+    reduction's re-plan on through the day before ``day`` (or the watermark) is earned
+    already, so it is part of the new segment's anchor and the next recognition catches
+    it up; the rest spreads over the days left. A reduction undone after the service
+    ended is earned whole on the re-plan's day. Returns the undoing as a reduction of
+    negative amounts.
     """
     schedule = standing.schedule
     if not (0 <= undone.contra <= standing.contra and 0 <= undone.release <= standing.released):
@@ -284,7 +285,7 @@ def restore(standing: Standing, undone: Reduction, day: int, watermark: int | No
     last_segment = schedule.segments[-1]
     as_of = max(day - 1, last_segment.start_day - 1, -1 if watermark is None else watermark)
     earned = max(standing.recognized, schedule.cumulative(as_of))
-    elapsed = _elapsed(undone.release, schedule, undone.segment.start_day, as_of)
+    elapsed = _elapsed(undone, schedule, as_of)
     total = schedule.final + undone.release
     assert earned + elapsed <= total, (standing, undone)
     return Reduction(
@@ -295,13 +296,17 @@ def restore(standing: Standing, undone: Reduction, day: int, watermark: int | No
     )
 
 
-def _elapsed(release: int, schedule: Schedule, from_day: int, as_of: int) -> int:
-    """The part of ``release``, spread evenly from ``from_day`` to the schedule's end,
-    that falls on days up to ``as_of``."""
-    if release == 0:
+def _elapsed(undone: Reduction, schedule: Schedule, as_of: int) -> int:
+    """What the reduction's release would have recognized from its re-plan's first day
+    through ``as_of``: the re-plan spread with the release, less the re-plan spread
+    without it, so the two round alike and add up to an unreduced re-plan exactly."""
+    if undone.release == 0:
         return 0
-    days = schedule.days.end - from_day
+    segment = undone.segment
+    days = schedule.days.end - segment.start_day
     if days <= 0:
         raise ValueError("nothing is released from a schedule whose days are over")
-    passed = min(max(as_of - from_day + 1, 0), days)
-    return _prefix_sums(release, schedule.currency, days)[passed]
+    passed = min(max(as_of - segment.start_day + 1, 0), days)
+    ahead = segment.total - segment.anchor
+    with_release = _prefix_sums(ahead + undone.release, schedule.currency, days)[passed]
+    return with_release - _prefix_sums(ahead, schedule.currency, days)[passed]
