@@ -109,16 +109,27 @@ def _post_negative(
     at_ts: int,
     taxes: Sequence[revrec.TaxAmount],
 ) -> None:
-    payload = {
-        "id": invoice.id,
-        "currency": invoice.currency,
-        "effective_at": at_ts,
-        "amount_due": applied.amount_due,
-        "credit_applied": applied.applied,
-        "lines": [{"amount": _booked_line(line).net, "deferred": False} for line in lines],
-        "taxes": [{"jurisdiction": t.jurisdiction, "amount": t.amount} for t in taxes],
-    }
+    payload = _payload(
+        invoice,
+        at_ts,
+        amount_due=applied.amount_due,
+        credit_applied=applied.applied,
+        lines=[{"amount": _booked_line(line).net, "deferred": False} for line in lines],
+        taxes=[{"jurisdiction": t.jurisdiction, "amount": t.amount} for t in taxes],
+    )
     post_by_rule(conn, ctx, rules, "invoice.finalized", payload)
+
+
+def _payload(invoice: Any, at_ts: int, **amounts: Any) -> dict[str, Any]:
+    """A posting rule's payload about ``invoice``: its id, currency and moment, and
+    ``amounts``."""
+    return {"id": invoice.id, "currency": invoice.currency, "effective_at": at_ts, **amounts}
+
+
+def _entries(ctx: CallContext, rule: str, invoice_id: str) -> sa.ColumnElement[bool]:
+    """The tenant's journal entries of ``rule`` about the invoice."""
+    e = journal_entries.c
+    return sa.and_(e.account_id == ctx.account_id, e.rule == rule, e.subject_id == invoice_id)
 
 
 def move_balance(
@@ -167,19 +178,11 @@ def write_off(
 ) -> None:
     if not invoice.amount_remaining:
         return
-    payload = {
-        "id": invoice.id,
-        "currency": invoice.currency,
-        "effective_at": at_ts,
-        "amount_remaining": invoice.amount_remaining,
-    }
+    payload = _payload(invoice, at_ts, amount_remaining=invoice.amount_remaining)
     # Partly collected after a write-off, an invoice is open again and may be written off
     # again: each write-off is its own entry, numbered within the invoice.
-    e = journal_entries.c
     earlier = conn.execute(
-        sa.select(sa.func.count()).where(
-            e.account_id == ctx.account_id, e.rule == UNCOLLECTIBLE_RULE, e.subject_id == invoice.id
-        )
+        sa.select(sa.func.count()).where(_entries(ctx, UNCOLLECTIBLE_RULE, invoice.id))
     ).scalar_one()
     cause_id = invoice.id if not earlier else f"{invoice.id}:{earlier + 1}"
     post_by_rule(conn, ctx, rules, UNCOLLECTIBLE_RULE, payload, cause_id=cause_id)
@@ -196,9 +199,7 @@ def _reverse(conn: sa.Connection, ctx: CallContext, rule: str, invoice_id: str, 
     reversal = journal_entries.alias("reversal")
     standing = ~sa.exists().where(reversal.c.reverses == e.id)
     entry_id = conn.execute(
-        sa.select(e.id).where(
-            e.account_id == ctx.account_id, e.rule == rule, e.subject_id == invoice_id, standing
-        )
+        sa.select(e.id).where(_entries(ctx, rule, invoice_id), standing)
     ).scalar()
     if entry_id is not None:
         ledger.reverse(conn, replace(ctx, now=at_ts), entry_id)
@@ -213,10 +214,5 @@ def paid_out_of_band(
 ) -> None:
     if not invoice.amount_remaining:
         return
-    payload = {
-        "id": invoice.id,
-        "currency": invoice.currency,
-        "effective_at": at_ts,
-        "amount": invoice.amount_remaining,
-    }
+    payload = _payload(invoice, at_ts, amount=invoice.amount_remaining)
     post_by_rule(conn, ctx, rules, "invoice.paid_out_of_band", payload)
