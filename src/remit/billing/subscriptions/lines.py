@@ -156,7 +156,7 @@ def interval_text(price: Any) -> str:
     return price.recurring_interval if count == 1 else f"{count} {price.recurring_interval}s"
 
 
-def _line(
+def item_line(
     sub: Any,
     item: ItemView,
     amount: int,
@@ -166,7 +166,10 @@ def _line(
     quantity: int | None,
     description: str,
     proration: bool = False,
+    discountable: bool = True,
 ) -> LineDraft:
+    """A line of ``sub`` billing ``item``; one not ``discountable`` (its amount is net of
+    the item's discounts already) carries none of them."""
     return LineDraft(
         amount=amount,
         currency=sub.currency,
@@ -178,8 +181,9 @@ def _line(
         product=item.price_row.product,
         unit_amount_decimal=unit_amount(item, sub.currency),
         proration=proration,
+        discountable=discountable,
         tax_rates=item.tax_rates,
-        discounts=item.discounts,
+        discounts=item.discounts if discountable else (),
         subscription=sub.id,
         subscription_item=item.id,
         metadata=dict(sub.metadata),
@@ -209,14 +213,8 @@ def licensed_lines(
             "quantity": quantity,
             "quantity_source": "subscription_item",
             "period": {"start": period_start, "end": period_end},
-            "rating": rating.explain(),
         }
-        lines.append(
-            _line(
-                sub, item, rating.amount_minor, (period_start, period_end), explain,
-                quantity=quantity, description=describe(item, quantity, sub.currency),
-            )
-        )  # fmt: skip
+        lines.append(_rated_line(sub, item, rating, (period_start, period_end), explain, quantity))
     return lines
 
 
@@ -252,15 +250,24 @@ def metered_lines(
                 "measured": decimal_text(measured),
                 "billed": decimal_text(quantity),
             },
-            "rating": rating.explain(),
         }
-        lines.append(
-            _line(
-                sub, item, rating.amount_minor, (period_start, period_end), explain,
-                quantity=whole, description=describe(item, whole, sub.currency),
-            )
-        )  # fmt: skip
+        lines.append(_rated_line(sub, item, rating, (period_start, period_end), explain, whole))
     return lines
+
+
+def _rated_line(
+    sub: Any,
+    item: ItemView,
+    rating: Rating,
+    period: tuple[int, int],
+    explain: Mapping[str, Any],
+    quantity: int | None,
+) -> LineDraft:
+    """A line billing ``rating`` of ``quantity``, the rating last in its derivation."""
+    return item_line(
+        sub, item, rating.amount_minor, period, {**explain, "rating": rating.explain()},
+        quantity=quantity, description=describe(item, quantity, sub.currency),
+    )  # fmt: skip
 
 
 def trial_lines(
@@ -268,7 +275,7 @@ def trial_lines(
 ) -> list[LineDraft]:
     """The zero lines of a trial period's invoice (Stripe bills a trial as a $0 invoice)."""
     return [
-        _line(
+        item_line(
             sub, item, 0, (period_start, period_end),
             {"kind": "trial", "price": item.price_row.id, "quantity": item.quantity,
              "period": {"start": period_start, "end": period_end}},
@@ -307,7 +314,7 @@ def stub_lines(
             share = prorate(rating.exact_amount, *full_period, *stub, rounding, credit=False)
             amount, explain = share.amount, _prorated_explain(item, quantity, rating, share)
         lines.append(
-            _line(
+            item_line(
                 sub, item, amount, stub, explain, quantity=quantity, proration=prorated,
                 description=describe(item, quantity, sub.currency),
             )

@@ -28,7 +28,7 @@ from typing import Any
 from remit.billing.domain.proration import prorate
 from remit.billing.domain.totals import DiscountTerms
 from remit.billing.invoices.drafts import LineDraft
-from remit.billing.subscriptions.lines import ItemView, describe, rate_item, unit_amount
+from remit.billing.subscriptions.lines import ItemView, describe, item_line, rate_item
 from remit.catalog.domain.models import PricingModel
 from remit.catalog.domain.terms import EXACT
 from remit.primitives.money import RoundingMode
@@ -65,35 +65,29 @@ def prorations(
         return []
     old = {item.id: item for item in before if not item.metered}
     new = {item.id: item for item in after if not item.metered}
-    credits = [
-        _proration_line(
-            sub,
-            item,
-            period,
-            from_ts,
-            rounding,
-            models,
-            credit_discounts.get(item_id, ()),
-            credit=True,
-        )  # fmt: skip
-        for item_id, item in old.items()
-        if item_id not in new or billed_terms(new[item_id]) != billed_terms(item)
-    ]
-    charges = [
-        _proration_line(
-            sub,
-            item,
-            period,
-            from_ts,
-            rounding,
-            models,
-            charge_discounts.get(item_id, ()),
-            credit=False,
-        )  # fmt: skip
-        for item_id, item in new.items()
-        if item_id not in old or billed_terms(old[item_id]) != billed_terms(item)
-    ]
-    return credits + charges
+
+    def changed(
+        side: Mapping[str, ItemView], other: Mapping[str, ItemView], discounts: DiscountsOf,
+        *, credit: bool,
+    ) -> list[LineDraft]:  # fmt: skip
+        """Lines for the items of ``side`` that ``other`` lacks or bills otherwise."""
+        return [
+            _proration_line(
+                sub,
+                item,
+                period,
+                from_ts,
+                rounding,
+                models,
+                discounts.get(item_id, ()),
+                credit=credit,
+            )
+            for item_id, item in side.items()
+            if item_id not in other or billed_terms(other[item_id]) != billed_terms(item)
+        ]
+
+    credits = changed(old, new, credit_discounts, credit=True)
+    return credits + changed(new, old, charge_discounts, credit=False)
 
 
 def unused_time(
@@ -147,29 +141,17 @@ def _proration_line(
     share = prorate(full_amount, *period, from_ts, period[1], rounding, credit=credit)
     what = "Unused time on" if credit else "Remaining time on"
     when = datetime.fromtimestamp(from_ts, UTC).strftime("%d %b %Y")
-    return LineDraft(
-        amount=share.amount,
-        currency=sub.currency,
+    explain = {
+        "kind": "proration",
+        "price": item.price_row.id,
+        "quantity": quantity,
+        "rating": rating.explain(),
+        "discounts": taken,
+        "proration": share.explain(),
+    }
+    # Its discounts are taken off already (above), as Stripe's included prorations.
+    return item_line(
+        sub, item, share.amount, (from_ts, period[1]), explain, quantity=quantity,
         description=f"{what} {describe(item, quantity, sub.currency)} after {when}",
-        period_start=from_ts,
-        period_end=period[1],
-        quantity=quantity,
-        price=item.price_row.id,
-        product=item.price_row.product,
-        unit_amount_decimal=unit_amount(item, sub.currency),
-        proration=True,
-        # Its discounts are taken off already (above), as Stripe's included prorations.
-        discountable=False,
-        tax_rates=item.tax_rates,
-        subscription=sub.id,
-        subscription_item=item.id,
-        metadata=dict(sub.metadata),
-        explain={
-            "kind": "proration",
-            "price": item.price_row.id,
-            "quantity": quantity,
-            "rating": rating.explain(),
-            "discounts": taken,
-            "proration": share.explain(),
-        },
-    )
+        proration=True, discountable=False,
+    )  # fmt: skip
