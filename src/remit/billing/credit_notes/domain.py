@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from remit.billing.domain.ratios import divide, spread
-from remit.billing.domain.totals import LineInput, TaxAmount, TaxTerms, compute
+from remit.billing.domain.totals import LineInput, TaxAmount, TaxTerms, added_taxes, compute
 from remit.primitives.money import RoundingMode, to_minor_units
 
 __all__ = [
@@ -163,7 +163,7 @@ def note_totals(lines: Sequence[Credited]) -> NoteTotals:
             discounts[discount] = discounts.get(discount, 0) + amount
         for tax in line.taxes:
             seen = taxes.get(tax.tax_rate)
-            taxes[tax.tax_rate] = tax if seen is None else _added(seen, tax)
+            taxes[tax.tax_rate] = tax if seen is None else added_taxes(seen, tax)
     subtotal = sum(line.amount for line in lines)
     inclusive = sum(line.inclusive_tax for line in lines)
     discounted = sum(discounts.values())
@@ -178,16 +178,6 @@ def note_totals(lines: Sequence[Credited]) -> NoteTotals:
     exclusive = sum(tax.amount for tax in totals.total_taxes if not tax.inclusive)
     assert totals.total == subtotal - discounted + exclusive
     return totals
-
-
-def _added(left: TaxAmount, right: TaxAmount) -> TaxAmount:
-    return TaxAmount(
-        left.tax_rate,
-        left.amount + right.amount,
-        left.taxable_amount + right.taxable_amount,
-        left.inclusive,
-        left.jurisdiction,
-    )
 
 
 def settle(total: int, amount_remaining: int) -> tuple[int, int]:

@@ -264,7 +264,7 @@ def _summed(lines: tuple[LineTotals, ...], discount_order: list[str]) -> Totals:
             seen = taxes.get(tax.tax_rate)
             if seen is not None and seen.inclusive != tax.inclusive:
                 raise ValueError(f"tax rate {tax.tax_rate} is both inclusive and exclusive")
-            taxes[tax.tax_rate] = tax if seen is None else _added(seen, tax)
+            taxes[tax.tax_rate] = tax if seen is None else added_taxes(seen, tax)
     subtotal = sum(line.amount for line in lines)
     discounted = sum(discounts.values())
     inclusive = sum(tax.amount for tax in taxes.values() if tax.inclusive)
@@ -283,7 +283,8 @@ def _summed(lines: tuple[LineTotals, ...], discount_order: list[str]) -> Totals:
     return totals
 
 
-def _added(left: TaxAmount, right: TaxAmount) -> TaxAmount:
+def added_taxes(left: TaxAmount, right: TaxAmount) -> TaxAmount:
+    """Two amounts of one tax rate (from two lines) as one."""
     return TaxAmount(
         left.tax_rate,
         left.amount + right.amount,
