@@ -64,10 +64,12 @@ def _update(account_id: str, invoice_id: str) -> sa.Update:
     return invoices.update().where(invoices.c.account_id == account_id, invoices.c.id == invoice_id)
 
 
-def reprice(conn: sa.Connection, ctx: CallContext, row: Any) -> None:
-    """Price the draft's stored lines again under the terms in force on its clock now."""
+def reprice(conn: sa.Connection, ctx: CallContext, row: Any, at_ts: int | None = None) -> None:
+    """Price the draft's stored lines again under the terms in force at ``at_ts`` (by
+    default: now on its clock)."""
     lines = reads.lines_of(conn, ctx.account_id, [row.id])[row.id]
-    at_ts = test_clocks.now_for(conn, ctx, row.test_clock)
+    if at_ts is None:
+        at_ts = test_clocks.now_for(conn, ctx, row.test_clock)
     terms = amounts.load_terms(
         conn,
         ctx.account_id,

@@ -18,12 +18,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from remit.billing.invoices import amounts, reads
+from remit.billing.invoices import drafting, reads
 from remit.billing.invoices.drafts import LineDraft
-from remit.billing.invoices.tables import invoice_lines, invoices
+from remit.billing.invoices.tables import invoice_lines
 from remit.billing.subscriptions import lines, usage
 from remit.billing.subscriptions.tables import subscriptions
-from remit.billing.tables import customers
 from remit.catalog.models import pricing_models
 from remit.context import CallContext
 from remit.events import service as events
@@ -131,49 +130,9 @@ def _rewrite(
             for line_id, draft in fresh.items()
         ],
     )  # fmt: skip
-    _price_again(conn, ctx, row)
+    # Priced as create_many priced the draft when it was made: under the terms in force at
+    # its creation (a discount that ended since still applies).
+    drafting.reprice(conn, ctx, row, at_ts=row.created)
     after = reads.retrieve(conn, ctx.account_id, row.id)
     changed = events.previous_attributes(before, after)
     events.emit(conn, ctx, "invoice.updated", after, previous_attributes=changed, created=at_ts)
-
-
-def _price_again(conn: sa.Connection, ctx: CallContext, row: Any) -> None:
-    """Price the draft's stored lines as ``create_many`` priced them when it was made: under
-    the terms in force at its creation (a discount that ended since still applies)."""
-    stored = reads.lines_of(conn, ctx.account_id, [row.id])[row.id]
-    terms = amounts.load_terms(
-        conn, ctx.account_id,
-        {*row.default_tax_rates, *(rate for line in stored for rate in line.tax_rates)},
-        {*row.discounts, *(d for line in stored for d in line.discounts)},
-        row.currency, row.created,
-    )  # fmt: skip
-    specs = [
-        amounts.LineSpec(
-            line.id, line.amount, line.discountable, line.product, tuple(line.tax_rates),
-            tuple(line.discounts), line.explain,
-        )
-        for line in stored
-    ]  # fmt: skip
-    priced = amounts.price(
-        specs, row.default_tax_rates, row.discounts, terms, ctx.account.rounding_mode
-    )
-    t = invoice_lines.c
-    conn.execute(
-        invoice_lines.update()
-        .where(t.account_id == ctx.account_id, t.id == sa.bindparam("line_id"))
-        .values(discount_amounts=sa.bindparam("d"), taxes=sa.bindparam("t"),
-                explain=sa.bindparam("e")),
-        [{"line_id": line.id, "d": p.discount_amounts, "t": p.taxes, "e": p.explain}
-         for line, p in zip(stored, priced.lines, strict=True)],
-    )  # fmt: skip
-    due = max(0, priced.columns["total"])
-    balance = conn.execute(
-        sa.select(customers.c.balance).where(
-            customers.c.account_id == ctx.account_id, customers.c.id == row.customer
-        )
-    ).scalar_one()
-    conn.execute(
-        invoices.update()
-        .where(invoices.c.account_id == ctx.account_id, invoices.c.id == row.id)
-        .values(**priced.columns, amount_due=due, amount_remaining=due, starting_balance=balance)
-    )
