@@ -84,14 +84,14 @@ def aggregate(
             raw.append(row)
             continue
         at = start_s if window_s is None else row.at
-        _merge(partials, at, Partial(load_state(row.state), row.event_count), aggregation)
+        merge_partial(partials, at, Partial(load_state(row.state), row.event_count), aggregation)
     for row in sorted(raw, key=lambda r: r.seq):
         at = start_s if window_s is None else floor(row.at, window_s)
         state = aggregation.fold(
             aggregation.initial(), event_value(aggregation, row.value), row.at, row.seq,
             row.payload,
         )  # fmt: skip
-        _merge(partials, at, Partial(state, 1), aggregation)
+        merge_partial(partials, at, Partial(state, 1), aggregation)
     starts = sorted(partials, reverse=newest_first)[:limit]
     return [
         Window(
@@ -104,7 +104,10 @@ def aggregate(
     ]
 
 
-def _merge(partials: dict[int, Partial], at: int, part: Partial, aggregation: Aggregation) -> None:
+def merge_partial(
+    partials: dict[int, Partial], at: int, part: Partial, aggregation: Aggregation
+) -> None:
+    """Fold ``part`` into what ``partials`` holds under ``at`` (a window start, or any key)."""
     found = partials.get(at)
     if found is None:
         partials[at] = part
@@ -114,7 +117,7 @@ def _merge(partials: dict[int, Partial], at: int, part: Partial, aggregation: Ag
 
 
 _w, _e = meter_rollup_watermarks.c, meter_events.c
-_MARKS = sa.select(
+MARKS = sa.select(
     sa.select(_w.applied_seq).where(_w.account_id == sa.bindparam("account_id")).scalar_subquery(),
     sa.select(sa.func.max(_e.seq))
     .where(_e.account_id == sa.bindparam("account_id"))
@@ -133,7 +136,7 @@ def _consistent_rows(conn: sa.Connection, query: _Query) -> list[Any]:
     becomes a subquery of the same statement (one snapshot, whatever the plan).
     """
     for _ in range(MAX_READ_ATTEMPTS):
-        found = conn.execute(_MARKS, {"account_id": query.account_id}).one()
+        found = conn.execute(MARKS, {"account_id": query.account_id}).one()
         mark, head = (int(value or 0) for value in found)
         shape, params = _plan(query, mark, head - mark <= TAIL_SCAN_LIMIT)
         rows = conn.execute(_statement(shape), params).all()

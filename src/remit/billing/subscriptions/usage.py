@@ -33,8 +33,8 @@ from remit.metering import formulas
 from remit.metering.domain.aggregations import Aggregation
 from remit.metering.domain.buckets import MINUTE_S, ceil, cover, floor
 from remit.metering.rollups import Partial, event_value, load_state
-from remit.metering.tables import billing_meters, meter_events, meter_rollup_watermarks
-from remit.metering.usage import MAX_READ_ATTEMPTS, TAIL_SCAN_LIMIT
+from remit.metering.tables import billing_meters
+from remit.metering.usage import MARKS, MAX_READ_ATTEMPTS, TAIL_SCAN_LIMIT, merge_partial
 from remit.primitives.errors import InvalidRequestError
 
 # Queries per statement: each binds 7 values plus 4 per rollup span (at most 5 spans),
@@ -113,7 +113,7 @@ def _chunk(
     rolled = sorted((r for r in rows if r[0] == _ROLLUP), key=lambda r: (r[1], r[2]))
     for _, n, _, state, event_count, *_ in rolled:
         part = Partial(load_state(state), int(event_count))
-        _merge(partials, n, part, aggregations[chunk[n].meter_id])
+        merge_partial(partials, n, part, aggregations[chunk[n].meter_id])
     raw = sorted((r for r in rows if r[0] == _RAW), key=lambda r: r[5])
     for _, n, at, _, _, seq, value, payload in raw:
         aggregation = aggregations[chunk[n].meter_id]
@@ -121,29 +121,11 @@ def _chunk(
         state = aggregation.fold(
             aggregation.initial(), event_value(aggregation, value), int(at), int(seq), loaded
         )
-        _merge(partials, n, Partial(state, 1), aggregation)
+        merge_partial(partials, n, Partial(state, 1), aggregation)
     return {
         chunk[n].key: Usage(aggregations[chunk[n].meter_id].result(p.state), p.event_count)
         for n, p in partials.items()
     }
-
-
-def _merge(partials: dict[int, Partial], n: int, part: Partial, aggregation: Aggregation) -> None:
-    found = partials.get(n)
-    if found is None:
-        partials[n] = part
-    else:
-        found.state = aggregation.merge(found.state, part.state)
-        found.event_count += part.event_count
-
-
-_w, _e = meter_rollup_watermarks.c, meter_events.c
-_MARKS = sa.select(
-    sa.select(_w.applied_seq).where(_w.account_id == sa.bindparam("account_id")).scalar_subquery(),
-    sa.select(sa.func.max(_e.seq))
-    .where(_e.account_id == sa.bindparam("account_id"))
-    .scalar_subquery(),
-)
 
 
 def _consistent_rows(
@@ -154,7 +136,7 @@ def _consistent_rows(
     values = _values(chunk)
     postgres = conn.dialect.name == "postgresql"
     for _ in range(MAX_READ_ATTEMPTS):
-        found = conn.execute(_MARKS, {"account_id": account_id}).one()
+        found = conn.execute(MARKS, {"account_id": account_id}).one()
         mark, head = (int(value or 0) for value in found)
         shape = _Shape(
             postgres, len(chunk), len(values[1]) // 4, mark, head - mark <= TAIL_SCAN_LIMIT
