@@ -69,6 +69,8 @@ invoices = sa.Table(
     sa.Index(None, "account_id", "customer", "id"),
     sa.Index(None, "account_id", "subscription", "id"),
     sa.Index(None, "status", "automatically_finalizes_at"),
+    # Open invoices past their due date, for the scheduler (send_invoice subscriptions).
+    sa.Index(None, "status", "due_date"),
     sa.UniqueConstraint("account_id", "cycle_key"),
 )
 

@@ -103,6 +103,9 @@ def upgrade() -> None:
             ["status", "automatically_finalizes_at"],
             unique=False,
         )
+        batch_op.create_index(
+            batch_op.f("ix_invoices_status_due_date"), ["status", "due_date"], unique=False
+        )
 
     op.create_table(
         "invoice_lines",
@@ -245,6 +248,7 @@ def downgrade() -> None:
 
     op.drop_table("invoice_lines")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invoices_status_due_date"))
         batch_op.drop_index(batch_op.f("ix_invoices_status_automatically_finalizes_at"))
         batch_op.drop_index(batch_op.f("ix_invoices_account_id_subscription_id"))
         batch_op.drop_index(batch_op.f("ix_invoices_account_id_id"))
