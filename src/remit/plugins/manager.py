@@ -16,6 +16,7 @@ BUILTINS = (
     "remit.catalog.plugin",
     "remit.metering.plugin",
     "remit.billing.plugin",
+    "remit.billing.delinquency",
     "remit.billing.subscriptions.plugin",
     "remit.billing.subscriptions.renewals_plugin",
     "remit.ledger.plugin",
