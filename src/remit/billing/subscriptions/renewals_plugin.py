@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from remit.accounts.service import get_account
 from remit.billing.invoices.tables import invoices
-from remit.billing.subscriptions import scheduler
+from remit.billing.subscriptions import overdue, scheduler
 from remit.billing.subscriptions.tables import subscriptions
 from remit.context import CallContext
 from remit.plugins.hookspecs import hookimpl
@@ -34,7 +34,8 @@ def remit_test_clock_advance(
 
 
 def due_accounts(conn: sa.Connection, now_ts: int, limit: int) -> list[str]:
-    """Accounts with subscriptions or drafts on no test clock due by ``now_ts``."""
+    """Accounts with subscriptions, drafts or overdue invoices on no test clock due by
+    ``now_ts``."""
     s, i = subscriptions.c, invoices.c
     subs = sa.select(s.account_id).where(s.test_clock.is_(None), s.next_action_at <= now_ts)
     drafts = sa.select(i.account_id).where(
@@ -43,7 +44,7 @@ def due_accounts(conn: sa.Connection, now_ts: int, limit: int) -> list[str]:
         i.test_clock.is_(None),
         i.automatically_finalizes_at <= now_ts,
     )
-    both = sa.union(subs, drafts).subquery()
+    both = sa.union(subs, drafts, overdue.overdue_accounts(now_ts)).subquery()
     query = sa.select(both.c.account_id).order_by(both.c.account_id).limit(limit)
     return list(conn.execute(query).scalars())
 

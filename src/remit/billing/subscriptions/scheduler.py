@@ -6,6 +6,8 @@ What falls due, and when:
   incomplete subscription, a trial ending without a payment method (paused or canceled as
   its trial settings say), a paused collection resuming, a cancellation, a renewal;
 - a draft invoice at its ``automatically_finalizes_at`` (an hour after it was created);
+- a ``send_invoice`` subscription's latest invoice still open at its ``due_date``: the
+  subscription falls ``past_due`` (``overdue``);
 - ``invoice.upcoming``, ``UPCOMING_NOTICE_S`` before a subscription's automatically charged
   renewal. Stripe sends it as many days ahead as the account's settings say (several
   days); remit sends it three days ahead, as ``trial_will_end``. Notices need to know from
@@ -13,8 +15,9 @@ What falls due, and when:
   one transaction, so each notice goes out exactly once.
 
 ``catch_up`` takes the earliest due moment, does everything due then (drafts first, then
-subscriptions, each in id order), and repeats: a clock advanced thirteen months runs
-thirteen renewals, each at its own moment, each draft finalized an hour after it. A round
+overdue invoices, then subscriptions, each in id order), and repeats: a clock advanced
+thirteen months runs thirteen renewals, each at its own moment, each draft finalized an
+hour after it. A round
 handles at most ``ROUND_LIMIT`` drafts and subscriptions; a moment with more takes several
 rounds. On PostgreSQL the rows a round works on are claimed with ``SKIP LOCKED``, so
 several workers catching up one account share the work instead of waiting on each other.
@@ -29,7 +32,7 @@ import sqlalchemy as sa
 
 from remit.billing.invoices.preview import render_draft
 from remit.billing.invoices.tables import invoices
-from remit.billing.subscriptions import render, renewal, resume, scheduled
+from remit.billing.subscriptions import overdue, render, renewal, resume, scheduled
 from remit.billing.subscriptions.preview import upcoming
 from remit.billing.subscriptions.tables import subscriptions
 from remit.context import CallContext
@@ -72,6 +75,7 @@ def catch_up(
             did += _notices(conn, ctx, test_clock, cursor, moment)
             cursor = moment
         did += _finalizations(conn, ctx, test_clock, moment)
+        did += _overdue(conn, ctx, test_clock, moment)
         did += _subscriptions(conn, ctx, test_clock, moment)
         if not did:
             break  # what is due is claimed by another worker
@@ -87,6 +91,8 @@ def _next_moment(
     conn: sa.Connection, account_id: str, test_clock: str | None, until_ts: int, cursor: int | None
 ) -> int | None:
     s, i = subscriptions.c, invoices.c
+    on_clock = _on(s.test_clock, test_clock)
+    overdue_due = overdue.due_query(account_id, on_clock, until_ts).order_by(None).subquery()
     candidates = [
         sa.select(sa.func.min(s.next_action_at))
         .where(s.account_id == account_id, _on(s.test_clock, test_clock))
@@ -97,6 +103,7 @@ def _next_moment(
         .where(i.status == "draft", i.auto_advance.is_(True))
         .where(i.automatically_finalizes_at <= until_ts)
         .scalar_subquery(),
+        sa.select(sa.func.min(overdue_due.c.due_date)).scalar_subquery(),
     ]
     if cursor is not None:
         notices = _noticed(account_id, test_clock, cursor, until_ts)
@@ -167,6 +174,14 @@ def _finalizations(
         .order_by(i.automatically_finalizes_at, i.id),
     )
     return renewal.finalize_due(conn, ctx, [row.id for row in due], moment_ts)
+
+
+def _overdue(conn: sa.Connection, ctx: CallContext, test_clock: str | None, moment_ts: int) -> int:
+    on_clock = _on(subscriptions.c.test_clock, test_clock)
+    due = _claim(conn, overdue.due_query(ctx.account_id, on_clock, moment_ts))
+    for row in due:
+        overdue.mark_past_due(conn, ctx, row.id, int(row.due_date))
+    return len(due)
 
 
 def _subscriptions(
