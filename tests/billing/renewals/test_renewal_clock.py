@@ -169,6 +169,12 @@ def test_two_identical_clocks_give_identical_invoices(api, store, pm, account):
                         **{"discounts[0][coupon]": coupon})  # fmt: skip
         advance(api, store, pm, clock, _ts(2024, 7, 1))
         runs.append([_shape(invoice) for invoice in invoices_of(api, sub["id"])])
+        # The coupon ended with April's renewal, and left the subscription then.
+        assert sub["discounts"] and not ok(api.get(f"/v1/subscriptions/{sub['id']}"))["discounts"]
+        [ended] = [e for e in events_of(api, "customer.subscription.updated")
+                   if e["data"]["object"]["id"] == sub["id"]
+                   and "discounts" in e["data"]["previous_attributes"]]  # fmt: skip
+        assert ended["created"] == _ts(2024, 4, 30, 23, 59, 53)
     assert runs[0] == runs[1]
     totals = [shape[5] for shape in runs[0]]
     # 3 x 19.99 = 59.97 less 12.5% (7.50 rounded half up) for the first three months.
