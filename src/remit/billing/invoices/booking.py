@@ -77,26 +77,27 @@ def book(
     applied: BalanceApplied,
     at_ts: int,
     balance_txn: str | None,
-) -> None:
-    """Post a finalization: ``applied`` is how the customer's balance met the total."""
+) -> revrec.InvoiceBooking | None:
+    """Post a finalization: ``applied`` is how the customer's balance met the total.
+
+    What revenue recognition books is returned, not booked: the caller books a whole
+    batch of finalizations at once (``revrec.book_invoices``: one ledger batch)."""
     taxes = taxes_by_jurisdiction(invoice.total_taxes)
     if invoice.total < 0:
         _post_negative(conn, ctx, rules, invoice, lines, applied, at_ts, taxes)
-        return
+        return None
     # Credit used is booked with the invoice; debt added is moved onto it separately.
-    credit = max(applied.applied, 0)
-    if lines:
-        revrec.book_invoice(
-            conn, ctx, rules,
-            revrec.InvoiceBooking(
-                id=invoice.id, customer=invoice.customer, currency=invoice.currency,
-                effective_at=at_ts, lines=tuple(_booked_line(line) for line in lines),
-                amount_due=invoice.total - credit, credit_applied=credit, taxes=taxes,
-            ),
-        )  # fmt: skip
     if applied.applied < 0:
         assert balance_txn is not None
         move_balance(conn, ctx, rules, invoice, -applied.applied, at_ts, balance_txn)
+    if not lines:
+        return None
+    credit = max(applied.applied, 0)
+    return revrec.InvoiceBooking(
+        id=invoice.id, customer=invoice.customer, currency=invoice.currency,
+        effective_at=at_ts, lines=tuple(_booked_line(line) for line in lines),
+        amount_due=invoice.total - credit, credit_applied=credit, taxes=taxes,
+    )  # fmt: skip
 
 
 def _post_negative(

@@ -23,6 +23,7 @@ from remit.billing.invoices.tables import invoices
 from remit.billing.tables import customers
 from remit.context import CallContext
 from remit.events import service as events
+from remit.ledger.revrec import service as revrec
 from remit.primitives.errors import InvalidRequestError, ResourceMissing
 
 DAY_S = 86_400
@@ -122,13 +123,17 @@ def finalize_many(
     holders = _locked_customers(conn, ctx.account_id, [row.customer for row in rows])
     numbers = numbering.assign(conn, ctx.account_id, rows)
     rules = balance.posting_rules(ctx)
-    updates = []
+    updates, bookings = [], []
     for row in rows:
         applied, txn = _apply_balance(conn, ctx, row, holders, at_ts)
         holder = holders[row.customer]
         values = _finalized_values(row, applied, numbers[row.id], holder, at_ts)
         updates.append({"invoice_id": row.id, **values})
-        booking.book(conn, ctx, rules, row, lines[row.id], applied, at_ts, txn)
+        booked = booking.book(conn, ctx, rules, row, lines[row.id], applied, at_ts, txn)
+        if booked is not None:
+            bookings.append(booked)
+    if bookings:
+        revrec.book_invoices(conn, ctx, rules, bookings)
     i = invoices.c
     conn.execute(
         invoices.update()
