@@ -15,6 +15,8 @@ from remit.catalog import prices
 from remit.catalog.tables import prices as prices_table
 from remit.primitives.errors import ResourceMissing
 
+CHUNK_IDS = 500  # ids per IN (...) list
+
 ANCHOR_CONFIG_KEYS = ("day_of_month", "hour", "minute", "month", "second")
 CANCELLATION_KEYS = ("comment", "feedback", "reason")
 
@@ -103,8 +105,44 @@ def render_items(
 
 def render(conn: sa.Connection, account_id: str, row: Any) -> dict[str, Any]:
     """The subscription ``row`` with its items, as Stripe renders it."""
-    items = render_items(conn, account_id, row, item_rows(conn, account_id, row.id))
-    defaults = _tax_rates(conn, account_id, set(row.default_tax_rates))
+    return render_many(conn, account_id, [row])[0]
+
+
+def render_many(conn: sa.Connection, account_id: str, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Subscriptions rendered with one read of items, prices and tax rates each, however
+    many there are (a bill run announces a whole batch of renewals)."""
+    items = _live_items(conn, account_id, [row.id for row in rows])
+    price_rows = _prices(conn, account_id, {i.price for its in items.values() for i in its})
+    rate_ids = {rate for its in items.values() for i in its for rate in i.tax_rates}
+    rates = _tax_rates(
+        conn, account_id, rate_ids | {r for row in rows for r in row.default_tax_rates}
+    )
+    return [
+        _rendered(
+            row, [render_item(i, price_rows[i.price], row, rates) for i in items[row.id]], rates
+        )
+        for row in rows
+    ]
+
+
+def _live_items(
+    conn: sa.Connection, account_id: str, sub_ids: Sequence[str]
+) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {sub_id: [] for sub_id in sub_ids}
+    t = subscription_items
+    for at in range(0, len(sub_ids), CHUNK_IDS):
+        query = (
+            sa.select(t)
+            .where(t.c.account_id == account_id, t.c.subscription.in_(sub_ids[at : at + CHUNK_IDS]))
+            .where(t.c.deleted.is_(False))
+            .order_by(t.c.id)
+        )
+        for item in conn.execute(query):
+            found[item.subscription].append(item)
+    return found
+
+
+def _rendered(row: Any, items: list[dict[str, Any]], rates: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "object": "subscription",
@@ -128,7 +166,7 @@ def render(conn: sa.Connection, account_id: str, row: Any) -> dict[str, Any]:
         "days_until_due": row.days_until_due,
         "default_payment_method": None,
         "default_source": None,
-        "default_tax_rates": [defaults[rate_id] for rate_id in row.default_tax_rates],
+        "default_tax_rates": [rates[rate_id] for rate_id in row.default_tax_rates],
         "description": row.description,
         "discounts": list(row.discounts),
         "ended_at": row.ended_at,

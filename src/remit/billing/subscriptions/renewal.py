@@ -295,8 +295,8 @@ def _advance(
     conn.execute(
         _ADVANCE, [{"b_account_id": m["account_id"], "b_id": m["id"], **m} for m in merged_rows]
     )
-    for plan, merged in zip(plans, merged_rows, strict=True):
-        after = render.render(conn, ctx.account_id, SimpleNamespace(**merged))
+    rendered = render.render_many(conn, ctx.account_id, [SimpleNamespace(**m) for m in merged_rows])
+    for plan, merged, after in zip(plans, merged_rows, rendered, strict=True):
         changed = events.previous_attributes(_as_before(after, plan.row), after)
         events.emit(
             conn, ctx, "customer.subscription.updated", after,
