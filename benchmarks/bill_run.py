@@ -334,8 +334,16 @@ def duckdb_floor(info: Build) -> float:
 
 
 def measure(db_path: Path, info: Build, args: argparse.Namespace) -> dict[str, Any]:
+    """The bill run on a copy of the build (removed afterwards, whatever happens)."""
     work = Path(tempfile.mkdtemp(prefix="bill-run-work-")) / "remit.db"
-    shutil.copy(db_path, work)
+    try:
+        shutil.copy(db_path, work)
+        return _timed_run(work, info, args)
+    finally:
+        shutil.rmtree(work.parent)
+
+
+def _timed_run(work: Path, info: Build, args: argparse.Namespace) -> dict[str, Any]:
     store = Store(make_engine(f"sqlite:///{work}"))
     pm = make_manager()
     with store.read() as conn:
@@ -356,9 +364,7 @@ def measure(db_path: Path, info: Build, args: argparse.Namespace) -> dict[str, A
             .where(invoices.c.billing_reason == "subscription_cycle", invoices.c.status == "open")
         ).scalar_one()
         entries = conn.execute(sa.select(sa.func.count()).select_from(journal_entries)).scalar_one()
-    # fmt: skip
     store.dispose()
-    shutil.rmtree(work.parent)
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
