@@ -120,3 +120,13 @@ class RemitSpec:
         applier is one.
         """
         raise NotImplementedError
+
+    @hookspec
+    def remit_reconciliation_sources(self) -> list[Any]:
+        """Where reconciliation reads a side from (``remit.fde.reconcile.sources.SourceKind``).
+
+        ``platform``, ``file`` (CSV, NDJSON, Parquet) and ``sql`` (any SQLAlchemy URL) are
+        registered by reconciliation through this same hook; a plugin adds, say, an SFTP
+        drop of a bank's files.
+        """
+        raise NotImplementedError

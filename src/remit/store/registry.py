@@ -22,6 +22,7 @@ TABLE_MODULES = (
     "remit.billing.credit_notes.tables",
     "remit.ledger.tables",
     "remit.ledger.revrec.tables",
+    "remit.fde.reconcile.tables",
 )
 
 

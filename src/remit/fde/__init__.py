@@ -1,0 +1,1 @@
+"""The forward-deployed-engineering toolkit: reconciliation first."""
