@@ -60,28 +60,92 @@ def emit(
         },
     )
     for endpoint_id in endpoint_ids:
-        delivery_id = new_id("whdel")
-        conn.execute(
-            webhook_deliveries.insert().values(
-                id=delivery_id,
-                account_id=ctx.account_id,
-                event_id=event_id,
-                endpoint_id=endpoint_id,
-                status="pending",
-                attempts=0,
-                created=ctx.now,
-                next_attempt_at=ctx.now,
-            )
-        )
-        queue.enqueue(
-            conn,
-            account_id=ctx.account_id,
-            kind=DELIVERY_JOB,
-            payload={"delivery_id": delivery_id},
-            run_at=ctx.now,
-            now=ctx.now,
-        )
+        _new_delivery(conn, ctx, event_id, endpoint_id)
     return event_id
+
+
+def _new_delivery(conn: sa.Connection, ctx: CallContext, event_id: str, endpoint_id: str) -> str:
+    delivery_id = new_id("whdel")
+    conn.execute(
+        webhook_deliveries.insert().values(
+            id=delivery_id,
+            account_id=ctx.account_id,
+            event_id=event_id,
+            endpoint_id=endpoint_id,
+            status="pending",
+            attempts=0,
+            created=ctx.now,
+            next_attempt_at=ctx.now,
+        )
+    )
+    _enqueue_delivery(conn, ctx, delivery_id)
+    return delivery_id
+
+
+def _enqueue_delivery(conn: sa.Connection, ctx: CallContext, delivery_id: str) -> None:
+    queue.enqueue(
+        conn,
+        account_id=ctx.account_id,
+        kind=DELIVERY_JOB,
+        payload={"delivery_id": delivery_id},
+        run_at=ctx.now,
+        now=ctx.now,
+    )
+
+
+def redeliver(conn: sa.Connection, ctx: CallContext, event_id: str) -> list[str]:
+    """Send a stored event again to every endpoint now subscribed to its type; the ids of
+    the deliveries that will carry it, in endpoint order.
+
+    Reconciliation's repair plans use this when an external copy missed or lost an
+    event. The payload is the event as stored (same id), so receivers that dedupe on the
+    id must accept a re-send they already settled; that is how Stripe's resend behaves.
+    A (event, endpoint) pair has one delivery row, so a settled delivery is reopened:
+    pending again from ``now``, with a fresh three-day retry window and a new job; its
+    earlier attempts stay in ``webhook_attempts``. A delivery still pending is already on
+    its way and is left alone.
+    """
+    event = conn.execute(
+        sa.select(events.c.id, events.c.type).where(
+            events.c.id == event_id, events.c.account_id == ctx.account_id
+        )
+    ).first()
+    if event is None:
+        raise ResourceMissing("event", event_id)
+    existing = {
+        row.endpoint_id: row
+        for row in conn.execute(
+            sa.select(webhook_deliveries).where(webhook_deliveries.c.event_id == event_id)
+        )
+    }
+    delivery_ids, reopened = [], 0
+    for endpoint_id in _subscribed_endpoints(conn, ctx.account_id, event.type):
+        row = existing.get(endpoint_id)
+        if row is not None and row.status == "pending":
+            delivery_ids.append(row.id)
+            continue
+        if row is None:
+            delivery_id = _new_delivery(conn, ctx, event_id, endpoint_id)
+        else:
+            delivery_id = row.id
+            conn.execute(
+                webhook_deliveries.update()
+                .where(webhook_deliveries.c.id == delivery_id)
+                .values(
+                    status="pending", attempts=0, created=ctx.now,
+                    next_attempt_at=ctx.now, completed_at=None,
+                )
+            )  # fmt: skip
+            _enqueue_delivery(conn, ctx, delivery_id)
+        delivery_ids.append(delivery_id)
+        reopened += 1
+    if reopened:
+        conn.execute(
+            events.update()
+            .where(events.c.id == event_id)
+            .values(pending_webhooks=events.c.pending_webhooks + reopened)
+        )
+    return delivery_ids
 
 
 def previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
