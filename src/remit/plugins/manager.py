@@ -20,6 +20,7 @@ BUILTINS = (
     "remit.billing.subscriptions.plugin",
     "remit.billing.subscriptions.renewals_plugin",
     "remit.ledger.plugin",
+    "remit.fde.reconcile.plugin",
     "remit.api.v1.plugin",
     "remit.api.v2.plugin",
 )
