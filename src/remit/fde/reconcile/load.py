@@ -9,10 +9,11 @@ side larger than memory spills to DuckDB's temp directory instead of growing Pyt
 Parsing uses DuckDB's functions beyond the portable subset (``transforms``): this is
 the edge where text becomes amounts, currencies and times.
 
-Problems with the input as a whole are raised before any row is loaded: an unknown
+Problems with the input as a whole are raised, not turned into rejects: an unknown
 kind (``unknown_source``), columns the mapping names that the source lacks (one error
-listing them all, ``missing_columns``), repeated column names, no rows at all
-(``empty_source``).
+listing them all, ``missing_columns``) and repeated column names before any row is
+loaded; no rows at all (``empty_source``) once the source has been read. Only DuckDB
+tables are written by then: nothing in the state store.
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ def _count_spanned_lines(
     before = f"SUM(__breaks) OVER (ORDER BY {LINE_NO} {frame})"
     duck.execute(
         f"CREATE OR REPLACE TABLE {name}_lines AS "
-        f"SELECT {LINE_NO} + COALESCE({before}, 0) AS {LINE_NO}, {listed} "
+        f"SELECT CAST({LINE_NO} + COALESCE({before}, 0) AS BIGINT) AS {LINE_NO}, {listed} "
         f"FROM (SELECT *, {breaks} AS __breaks FROM {name}) ORDER BY {LINE_NO}"
     )
     duck.execute(f"DROP TABLE {name}")

@@ -87,10 +87,6 @@ def scalar(duck: duckdb.DuckDBPyConnection, sql: str, params: list[object] | Non
     return int(rows[0][0])
 
 
-def _col(name: str) -> str:
-    return quote_ident(name)
-
-
 def check_mapping(side: Side, mapping: SideMapping) -> None:
     """What the rules must say for a side to parse, checked before anything is loaded."""
     default = mapping.default_currency
@@ -123,7 +119,9 @@ def _currency(mapping: SideMapping) -> str:
     if mapping.currency is None:
         assert default is not None, "check_mapping"
         return f"{quote_literal(default)} AS {_P}v_currency, NULL AS {_P}e_currency"
-    parsed = currency_expr(_col(mapping.currency), allowed=_allowed(mapping), required=not default)
+    parsed = currency_expr(
+        quote_ident(mapping.currency), allowed=_allowed(mapping), required=not default
+    )
     value = parsed.value_sql
     if default is not None:
         value = f"COALESCE({value}, {quote_literal(default)})"
@@ -133,29 +131,29 @@ def _currency(mapping: SideMapping) -> str:
 def _checked_fields(mapping: SideMapping) -> list[_Field]:
     """The fields whose values can be wrong: id (when mapped), amount, currency, date."""
     amount = amount_expr(
-        _col(mapping.amount),
+        quote_ident(mapping.amount),
         mapping.amount_format,
         f"{_P}exponent",
         negate=mapping.negate,
         required=True,
     )
-    date = timestamp_expr(_col(mapping.date), mapping.date_format, required=True)
+    date = timestamp_expr(quote_ident(mapping.date), mapping.date_format, required=True)
     if mapping.record_id is None:
         record_id = _Field("id", "NULL", "'L' || CAST(line_no AS VARCHAR)", "NULL")
     else:
-        value = _trimmed(_col(mapping.record_id))
+        value = _trimmed(quote_ident(mapping.record_id))
         error = f"CASE WHEN {value} IS NULL THEN 'missing_value' END"
-        record_id = _Field("id", _col(mapping.record_id), value, error)
-    currency_raw = "NULL" if mapping.currency is None else _col(mapping.currency)
+        record_id = _Field("id", quote_ident(mapping.record_id), value, error)
+    currency_raw = "NULL" if mapping.currency is None else quote_ident(mapping.currency)
     return [
         record_id,
         # Without a currency there is no exponent: the currency's reject says why.
         _Field(
-            "amount", _col(mapping.amount), amount.value_sql,
+            "amount", quote_ident(mapping.amount), amount.value_sql,
             f"NULLIF({amount.error_sql}, 'invalid_currency')",
         ),
         _Field("currency", currency_raw, f"{_P}v_currency", f"{_P}e_currency"),
-        _Field("date", _col(mapping.date), date.value_sql, date.error_sql),
+        _Field("date", quote_ident(mapping.date), date.value_sql, date.error_sql),
     ]  # fmt: skip
 
 
@@ -168,7 +166,7 @@ def _optional(mapping: SideMapping) -> str:
     parts = []
     for name in ("reference", "group_ref", "description"):
         column = getattr(mapping, name)
-        parts.append(f"{'NULL' if column is None else _trimmed(_col(column))} AS {_P}{name}")
+        parts.append(f"{'NULL' if column is None else _trimmed(quote_ident(column))} AS {_P}{name}")
     return ", ".join(parts)
 
 

@@ -12,6 +12,10 @@ Line numbers (``line_no``): a CSV's header is line 1. A record spanning several 
 (a quoted field with a newline) pushes every later record's line down by as many
 lines, as an editor shows them. Blank lines, which DuckDB skips, are not counted.
 NDJSON and Parquet count records from 1.
+
+Options (``?key=value`` on the source): ``format`` (csv, ndjson, parquet) when the
+extension does not tell, and ``delimiter`` for a CSV not separated by commas. A CSV is
+otherwise read as RFC 4180 says: comma-separated, double quotes, doubled to escape.
 """
 
 from __future__ import annotations
@@ -108,9 +112,13 @@ def _first_line(exc: Exception) -> str:
 
 
 def _csv(path: Path, options: Mapping[str, str]) -> tuple[tuple[str, ...], str, int]:
-    args = [quote_literal(str(path)), "all_varchar = true"]
-    if options.get("delimiter"):
-        args.append(f"delim = {quote_literal(options['delimiter'])}")
+    # The dialect is stated, not sniffed: a sniffer that guesses wrong (taking a ragged
+    # row for the header, one column for the whole line) misreads silently.
+    delimiter = options.get("delimiter") or ","
+    args = [
+        quote_literal(str(path)), "all_varchar = true", "skip = 0", "strict_mode = true",
+        f"delim = {quote_literal(delimiter)}", "quote = '\"'", "escape = '\"'",
+    ]  # fmt: skip
     relation = f"read_csv({', '.join([*args, 'header = true'])})"
     columns = tuple(name for name, _ in _describe(relation))
     _refuse_duplicate_headers(path, f"read_csv({', '.join([*args, 'header = false'])})")
