@@ -115,50 +115,83 @@ def _breaks(store, run_id: str) -> list[tuple[str, str | None, str | None]]:
     return [(r.type, r.object_id or r.right_ids[0], r.field) for r in found]
 
 
+class Losses:
+    """What the receiver's bug loses: every event of some invoices, the payment of others."""
+
+    def __init__(self) -> None:
+        self.invoices: set[str] = set()
+        self.payments: set[str] = set()
+
+    def __call__(self, event: dict) -> bool:
+        obj = event["data"]["object"]["id"]
+        return obj in self.invoices or (event["type"] == "invoice.paid" and obj in self.payments)
+
+
+def _bill(client: stripe.StripeClient, receiver: Receiver, losses: Losses) -> dict[str, str]:
+    """Acme's month: two customers, seven invoices, every webhook sent; three invoices are
+    the ones that will drift."""
+    endpoint = client.v1.webhook_endpoints.create(
+        params={"url": receiver.url, "enabled_events": list(EVENTS)}
+    )
+    receiver.secret = endpoint.secret
+    ann = client.v1.customers.create(params={"email": "ann@example.com", "name": "Ann"}).id
+    bob = client.v1.customers.create(params={"email": "bob@example.com", "name": "Bob"}).id
+    for customer, amount, then in ((ann, 1200, "pay"), (ann, 990, ""), (bob, 5000, "void"),
+                                   (bob, 300, "draft")):  # fmt: skip
+        _invoice(client, customer, amount, then)
+    ids = {
+        "lost": _invoice(client, ann, 4000),
+        "wrong_amount": _invoice(client, bob, 2500, "pay"),
+        "unpaid_copy": _invoice(client, bob, 7000),
+    }
+    losses.invoices.add(ids["lost"])
+    losses.payments.add(ids["unpaid_copy"])
+    # The payment lands a second after the copy synced the finalization.
+    time.sleep(1.1)
+    client.v1.invoices.pay(ids["unpaid_copy"], params={"paid_out_of_band": True})
+    return ids
+
+
+def _tamper(crm_url: str, wrong_amount: str) -> None:
+    """Someone edits an amount by hand; an invoice deleted long ago is still there."""
+    execute(
+        crm_url, f"UPDATE invoices SET amount = amount - 5.00 WHERE stripe_id = '{wrong_amount}'"
+    )
+    execute(crm_url, f"""
+        INSERT INTO invoices (stripe_id, customer_id, customer_stripe_id, number, state, amount,
+                              currency, issued_local, synced_at)
+        SELECT '{ORPHAN}', id, stripe_id, 'OLD-0001', 'OPEN', 12.00, 'USD',
+               '2024-01-02 09:00:00', '2024-01-02 14:00:00+00' FROM customers LIMIT 1
+    """)  # fmt: skip
+
+
+def _approve_and_apply(store, ctx: CallContext, plan_id: str) -> None:
+    """Nothing happens before a person approves, nor without the token they were given."""
+    with pytest.raises(InvalidRequestError) as unapproved, store.write() as conn:
+        repair.apply(conn, ctx, plan_id, None)
+    assert unapproved.value.code == "plan_not_approved"
+    with store.write() as conn:
+        token = repair.approve(conn, ctx.account_id, plan_id, "Dana (controller)", ctx.now)
+    with pytest.raises(PermissionDenied) as no_token, store.write() as conn:
+        repair.apply(conn, ctx, plan_id, None)
+    assert (no_token.value.http_status, no_token.value.code) == (403, "approval_token_invalid")
+    with store.write() as conn:
+        assert repair.apply(conn, ctx, plan_id, token)["status"] == "applied"
+
+
 def test_a_back_office_copy_drifts_is_reconciled_repaired_and_reconciled_again(
     client, store, pm, account, crm_url
 ):
-    missed, stale_paid = set(), set()
-
-    def lose(event: dict) -> bool:
-        obj = event["data"]["object"]["id"]
-        return obj in missed or (event["type"] == "invoice.paid" and obj in stale_paid)
-
-    with Receiver(crm_url, lose) as receiver:
-        endpoint = client.v1.webhook_endpoints.create(
-            params={"url": receiver.url, "enabled_events": list(EVENTS)}
-        )
-        receiver.secret = endpoint.secret
-        ann = client.v1.customers.create(params={"email": "ann@example.com", "name": "Ann"}).id
-        bob = client.v1.customers.create(params={"email": "bob@example.com", "name": "Bob"}).id
-        clean = [
-            _invoice(client, ann, 1200, "pay"), _invoice(client, ann, 990),
-            _invoice(client, bob, 5000, "void"), _invoice(client, bob, 300, "draft"),
-        ]  # fmt: skip
-        lost = _invoice(client, ann, 4000)
-        missed.add(lost)
-        wrong_amount = _invoice(client, bob, 2500, "pay")
-        unpaid_copy = _invoice(client, bob, 7000)
-        stale_paid.add(unpaid_copy)
-        # The payment lands a second after the copy synced the finalization.
-        time.sleep(1.1)
-        client.v1.invoices.pay(unpaid_copy, params={"paid_out_of_band": True})
+    losses = Losses()
+    with Receiver(crm_url, losses) as receiver:
+        ids = _bill(client, receiver, losses)
+        lost, wrong_amount, unpaid_copy = ids["lost"], ids["wrong_amount"], ids["unpaid_copy"]
         _deliver(store, pm)
         assert ("invoice.paid", unpaid_copy) in event_summary(receiver.lost)
         assert {obj for _, obj in event_summary(receiver.lost)} == {lost, unpaid_copy}
-
-        execute(
-            crm_url,
-            f"UPDATE invoices SET amount = amount - 5.00 WHERE stripe_id = '{wrong_amount}'",
-        )
-        execute(crm_url, f"""
-            INSERT INTO invoices (stripe_id, customer_id, customer_stripe_id, number, state, amount,
-                                  currency, issued_local, synced_at)
-            SELECT '{ORPHAN}', id, stripe_id, 'OLD-0001', 'OPEN', 12.00, 'USD',
-                   '2024-01-02 09:00:00', '2024-01-02 14:00:00+00' FROM customers LIMIT 1
-        """)  # fmt: skip
+        _tamper(crm_url, wrong_amount)
         copy = {r["stripe_id"]: r for r in rows(crm_url, "SELECT * FROM invoices ORDER BY id")}
-        assert copy[unpaid_copy]["state"] == "OPEN" and lost not in copy
+        assert copy[unpaid_copy]["state"] == "OPEN" and lost not in copy and len(copy) == 7
         assert all(r["id"].startswith("INV-") for r in copy.values())
 
         ctx = CallContext(account=account.account, now=int(time.time()), pm=pm)
@@ -171,26 +204,16 @@ def test_a_back_office_copy_drifts_is_reconciled_repaired_and_reconciled_again(
             ("stale", unpaid_copy, "status"),
         ])  # fmt: skip
         assert first["summary"]["records_left"] == first["summary"]["matched_pairs"] + 1 == 7
-        assert first["right"]["rejected"] == 0 and set(clean) <= set(copy)
+        assert first["right"]["rejected"] == 0
 
         with store.write() as conn:
             plan = repair.propose(conn, ctx, first["id"])
         kinds = {a["object_id"] or "orphan": a["type"] for a in plan["actions"]}
         assert kinds == {lost: "resend_event", unpaid_copy: "resend_event",
                          wrong_amount: "resend_event", "orphan": "none"}  # fmt: skip
-        with pytest.raises(InvalidRequestError) as unapproved, store.write() as conn:
-            repair.apply(conn, ctx, plan["id"], None)
-        assert unapproved.value.code == "plan_not_approved"
-        with store.write() as conn:
-            token = repair.approve(conn, ctx.account_id, plan["id"], "Dana (controller)", ctx.now)
-        with pytest.raises(PermissionDenied) as no_token, store.write() as conn:
-            repair.apply(conn, ctx, plan["id"], None)
-        assert (no_token.value.http_status, no_token.value.code) == (403, "approval_token_invalid")
-        with store.write() as conn:
-            assert repair.apply(conn, ctx, plan["id"], token)["status"] == "applied"
-
-        missed.clear()
-        stale_paid.clear()  # the receiver's bug is fixed; the re-sent events get through
+        _approve_and_apply(store, ctx, plan["id"])
+        losses.invoices.clear()  # the receiver's bug is fixed: the re-sent events get through
+        losses.payments.clear()
         _deliver(store, pm)
 
     second = _reconcile(store, ctx, crm_url)
