@@ -18,6 +18,8 @@ events = sa.Table(
     sa.Column("pending_webhooks", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "account_id", "id"),
     sa.Index(None, "account_id", "type", "id"),
+    # An object's events, newest last: its latest change (reconciliation's updated_at, repairs).
+    sa.Index(None, "account_id", "object_id", "created"),
 )
 
 webhook_endpoints = sa.Table(
