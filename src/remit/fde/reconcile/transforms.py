@@ -8,7 +8,7 @@ per-row rejects, so a bad cell is reported with its line, never dropped.
 
 This is the edge of the engine, so it uses DuckDB's parsing functions beyond the
 portable subset: ``regexp_full_match``, ``TRY_CAST``, ``try_strptime``, ``timezone``,
-``epoch_ms``, ``split_part``, ``RPAD``. Matching never needs them.
+``epoch_us``, ``regexp_replace``, ``split_part``, ``RPAD``. Matching never needs them.
 
 Conventions every builder shares:
 
@@ -66,9 +66,10 @@ MAX_AMOUNT_DIGITS = 15
 # pairs with a '.' decimal mark ("1,234.50", "1 234.50", "1'234.50").
 THOUSANDS_SEPARATORS = (",", ".", " ", "'")
 # Unix seconds up to 12 digits reach year 33658: far past any real record, and the
-# milliseconds they scale to stay well inside BIGINT.
+# microseconds they scale to stay inside BIGINT.
 _MAX_UNIX_DIGITS = 12
 _MAX_UNIX_MS_DIGITS = 15
+_US = 1_000_000
 # ISO 8601 as exports write it: a date, optionally a time (seconds and a fraction
 # optional), optionally an offset. Anything else DuckDB's cast might guess at
 # ("Jan 5", a zone name) is refused, so acceptance does not depend on DuckDB's leniency.
@@ -229,48 +230,55 @@ def strptime_directives(pattern: str) -> list[str]:
     return re.findall(r"%-?[^%]|%$", pattern.replace("%%", ""))
 
 
-def _floor_seconds(ms: str) -> str:
-    """Whole seconds of epoch milliseconds, floored: DuckDB's ``//`` truncates towards
+def _floor_seconds(us: str) -> str:
+    """Whole seconds of epoch microseconds, floored: DuckDB's ``//`` truncates towards
     zero, which would move instants before 1970 forwards."""
-    return f"({ms} - (({ms} % 1000) + 1000) % 1000) // 1000"
+    return f"({us} - (({us} % {_US}) + {_US}) % {_US}) // {_US}"
 
 
-def _naive_ms(ts_sql: str, timezone: str) -> str:
-    """Epoch milliseconds of a naive TIMESTAMP read as wall time in ``timezone``."""
-    return f"epoch_ms(timezone({quote_literal(timezone)}, {ts_sql}))"
+def _naive_us(ts_sql: str, timezone: str) -> str:
+    """Epoch microseconds of a naive TIMESTAMP read as wall time in ``timezone``."""
+    return f"epoch_us(timezone({quote_literal(timezone)}, {ts_sql}))"
 
 
-def _timestamp_ms(s: str, date_format: DateFormat) -> str:
-    """Epoch milliseconds of the cleaned text ``s``, NULL when it cannot be read."""
+def _timestamp_us(s: str, date_format: DateFormat) -> str:
+    """Epoch microseconds of the cleaned text ``s``, NULL when it cannot be read.
+    Microseconds, not milliseconds: ``epoch_ms`` rounds, and flooring must see every
+    sub-second digit a strptime ``%f`` read (``.999999`` stays in its second)."""
     fmt = date_format.format
     if fmt in ("unix", "unix_ms"):
         limit = _MAX_UNIX_DIGITS if fmt == "unix" else _MAX_UNIX_MS_DIGITS
         shaped = f"regexp_full_match({s}, '[+-]?[0-9]{{1,{limit}}}')"
-        scale = " * 1000" if fmt == "unix" else ""
+        scale = f" * {_US}" if fmt == "unix" else " * 1000"
         return f"CASE WHEN {shaped} THEN CAST({s} AS BIGINT){scale} END"
     if fmt == "iso8601":
         offset = f"regexp_full_match({s}, {quote_literal(_ISO_WITH_OFFSET)})"
         naive = f"regexp_full_match({s}, {quote_literal(_ISO_NAIVE)})"
-        with_offset = f"epoch_ms(TRY_CAST({s} AS TIMESTAMPTZ))"
-        wall = _naive_ms(f"TRY_CAST({s} AS TIMESTAMP)", date_format.timezone)
+        # The fraction goes before the cast: DuckDB rounds nanoseconds to microseconds,
+        # which would carry .9999999 into the next second; seconds are floored anyway.
+        whole = (
+            f"CASE WHEN contains({s}, '.') THEN regexp_replace({s}, '\\.[0-9]+', '') ELSE {s} END"
+        )
+        with_offset = f"epoch_us(TRY_CAST({whole} AS TIMESTAMPTZ))"
+        wall = _naive_us(f"TRY_CAST({whole} AS TIMESTAMP)", date_format.timezone)
         return f"CASE WHEN {offset} THEN {with_offset} WHEN {naive} THEN {wall} END"
     parsed = f"try_strptime({s}, {quote_literal(fmt)})"
     if "%z" in strptime_directives(fmt):
         # The value carries its own offset: DuckDB returns a TIMESTAMPTZ already.
-        return f"epoch_ms({parsed})"
-    return _naive_ms(parsed, date_format.timezone)
+        return f"epoch_us({parsed})"
+    return _naive_us(parsed, date_format.timezone)
 
 
 def timestamp_expr(col_sql: str, date_format: DateFormat, *, required: bool = False) -> Parsed:
     """BIGINT Unix seconds (UTC) from ``unix``, ``unix_ms``, ``iso8601`` or a strptime
     pattern; anything unreadable (including "2024-02-30") is ``invalid_date``."""
-    v, m = "__remit_ts", "__remit_ms"
+    v, u = "__remit_ts", "__remit_us"
     fields = {"s": _clean(col_sql)}
-    ms = _timestamp_ms(f"{v}.s", date_format)
-    value = _let(m, {"ms": _let(v, fields, ms)}, _floor_seconds(f"{m}.ms"))
+    us = _timestamp_us(f"{v}.s", date_format)
+    value = _let(u, {"us": _let(v, fields, us)}, _floor_seconds(f"{u}.us"))
     error = (
         f"CASE WHEN {v}.s IS NULL THEN {_missing(required)} "
-        f"WHEN ({ms}) IS NULL THEN 'invalid_date' END"
+        f"WHEN ({us}) IS NULL THEN 'invalid_date' END"
     )
     return Parsed(value, _let(v, fields, error))
 
