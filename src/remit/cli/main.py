@@ -20,6 +20,7 @@ from remit.cli.ledger import ledger_app
 from remit.cli.ledger_recognize import recognize
 from remit.cli.ledger_verify import verify as verify_ledger
 from remit.cli.meter import meter_app
+from remit.cli.reconcile import reconcile_app
 from remit.jobs.worker import Worker, background_tasks
 from remit.plugins.manager import job_handlers, make_manager
 from remit.primitives.clock import WallClock
@@ -34,6 +35,7 @@ app.add_typer(account_app, name="account")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(meter_app, name="meter")
 app.add_typer(invoice_app, name="invoice")
+app.add_typer(reconcile_app, name="reconcile")
 ledger_app.command("recognize")(recognize)
 ledger_app.command("verify")(verify_ledger)
 app.command("bill-run")(bill_run)
