@@ -276,6 +276,30 @@ def _one_pass(p: Reader, left: model.SideMapping, right: model.SideMapping) -> m
     window = p.duration("date_window")
     many = p.choice("many", ("left", "right"), None)
     similarity = p.integer("min_similarity", minimum=1, maximum=100)
+    if kind is not None:
+        _check_pass(p, kind, left, right, window=window, many=many, similarity=similarity)
+    return model.Pass(
+        name=name,
+        kind=cast(model.PassKind, kind or "reference"),
+        tolerance=tolerance,
+        date_window_s=window,
+        many=cast(model.Side | None, many),
+        min_similarity_pct=similarity,
+    )
+
+
+def _check_pass(
+    p: Reader,
+    kind: str,
+    left: model.SideMapping,
+    right: model.SideMapping,
+    *,
+    window: int | None,
+    many: str | None,
+    similarity: int | None,
+) -> None:
+    """What a pass of ``kind`` needs and what it would ignore. A setting that was given
+    but invalid is already reported, so ``p.has`` keeps it from being called missing."""
     if kind == "group" and many is None and not p.has("many"):
         p.problem("many", "required for a group pass: the side whose records are summed")
     if kind != "group" and p.has("many"):
@@ -286,23 +310,15 @@ def _one_pass(p: Reader, left: model.SideMapping, right: model.SideMapping) -> m
         p.problem("min_similarity", "only a fuzzy pass compares descriptions")
     if kind in _PASS_NEEDS_WINDOW and window is None and not p.has("date_window"):
         p.problem("date_window", f"required for a {kind} pass")
-    if kind == "tolerance" and tolerance == model.AmountTolerance() and t is None:
+    if kind == "tolerance" and not p.has("amount_tolerance"):
         p.problem("amount_tolerance", "required for a tolerance pass")
-    column = _PASS_NEEDS.get(kind or "")
+    column = _PASS_NEEDS.get(kind)
     if column is not None:
         for side, mapping in (("left", left), ("right", right)):
             if getattr(mapping, column) is None:
                 p.problem("match", f"a {kind} pass needs {side}.columns.{column}")
     if kind == "group" and many is not None and (left, right)[many == "right"].group_ref is None:
         p.problem("many", f"a group pass needs {many}.columns.group_ref")
-    return model.Pass(
-        name=name,
-        kind=cast(model.PassKind, kind or "reference"),
-        tolerance=tolerance,
-        date_window_s=window,
-        many=cast(model.Side | None, many),
-        min_similarity_pct=similarity,
-    )
 
 
 def _state_rules(r: Reader) -> model.StateRules:
