@@ -20,11 +20,14 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast, get_args
 
-import yaml
-
 from remit.fde.reconcile import model
-from remit.fde.reconcile.rules_reader import Problems, Reader, date_format, field_path
-from remit.primitives.errors import InvalidRequestError
+from remit.fde.reconcile.rules_reader import (
+    Problems,
+    Reader,
+    date_format,
+    field_path,
+    load_mapping,
+)
 
 __all__ = [
     "MAX_FIELDS",
@@ -84,65 +87,9 @@ _PASS_NEEDS = {"reference": "reference", "fuzzy": "description"}
 _PASS_NEEDS_WINDOW = ("amount_date", "tolerance")
 
 
-def _duplicate_key(root: Any) -> Any:
-    """The first key given twice in one mapping of the composed YAML, or None. PyYAML
-    silently keeps the last, which would let a pasted-over setting win unnoticed."""
-    stack, seen_nodes = [root], set()
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen_nodes:
-            continue
-        seen_nodes.add(id(node))  # aliases share nodes: visit each once
-        if isinstance(node, yaml.MappingNode):
-            keys: set[tuple[str, str]] = set()
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    key = (key_node.tag, key_node.value)
-                    if key in keys and key_node.tag != "tag:yaml.org,2002:merge":
-                        return key_node
-                    keys.add(key)
-                stack.append(value_node)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return None
-
-
-def _load(text: str) -> dict[str, Any]:
-    """The YAML document as a mapping, or the error saying why it is not one."""
-    if not isinstance(text, str):
-        raise InvalidRequestError("Rules must be text (YAML).", code=ERROR_CODE)
-    size = len(text.encode("utf-8"))
-    if size > MAX_RULES_BYTES:
-        raise InvalidRequestError(
-            f"Rules are {size} bytes; at most {MAX_RULES_BYTES} are accepted.", code=ERROR_CODE
-        )
-    try:
-        duplicate = _duplicate_key(yaml.compose(text, Loader=yaml.SafeLoader))
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidRequestError(
-            f"Rules are not valid YAML{where}: {problem}.", code=ERROR_CODE
-        ) from None
-    if duplicate is not None:
-        mark = duplicate.start_mark
-        raise InvalidRequestError(
-            f"Rules give the key {duplicate.value!r} twice in one mapping "
-            f"(line {mark.line + 1}, column {mark.column + 1}).",
-            code=ERROR_CODE,
-        )
-    if not isinstance(data, dict):
-        raise InvalidRequestError(
-            "Rules must be a YAML mapping (name, version, mode, ...).", code=ERROR_CODE
-        )
-    return data
-
-
 def parse_rules(text: str) -> model.Rules:
     """Parse and validate rules; raise one InvalidRequestError listing every problem."""
-    data = _load(text)
+    data = load_mapping(text, ERROR_CODE, MAX_RULES_BYTES)
     problems = Problems()
     mode = data.get("mode", "transaction")
     rules: model.Rules

@@ -15,12 +15,22 @@ import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
+import yaml
+
 from remit.fde.reconcile import model
 from remit.fde.reconcile.transforms import strptime_directives
 from remit.primitives import currency as currencies
 from remit.primitives.errors import InvalidRequestError
 
-__all__ = ["MAX_DURATION_S", "MAX_MAP_VALUES", "Problems", "Reader", "date_format", "field_path"]
+__all__ = [
+    "MAX_DURATION_S",
+    "MAX_MAP_VALUES",
+    "Problems",
+    "Reader",
+    "date_format",
+    "field_path",
+    "load_mapping",
+]
 
 # A year and a day: a window wider than that is no longer a matching window.
 MAX_DURATION_S = 366 * 86_400
@@ -45,6 +55,62 @@ _MAX_PATTERN_CHARS = 64
 def _echo(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= _MAX_ECHO_CHARS else text[: _MAX_ECHO_CHARS - 1] + "…"
+
+
+def _duplicate_key(root: Any) -> Any:
+    """The first key given twice in one mapping of the composed YAML, or None. PyYAML
+    silently keeps the last, which would let a pasted-over setting win unnoticed."""
+    stack, seen_nodes = [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))  # aliases share nodes: visit each once
+        if isinstance(node, yaml.MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = (key_node.tag, key_node.value)
+                    if key in keys and key_node.tag != "tag:yaml.org,2002:merge":
+                        return key_node
+                    keys.add(key)
+                stack.append(value_node)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return None
+
+
+def load_mapping(text: str, code: str, max_bytes: int) -> dict[Any, Any]:
+    """The YAML document as a mapping, or the error (``code``) saying why it is not one."""
+    if not isinstance(text, str):
+        raise InvalidRequestError("Rules must be text (YAML).", code=code)
+    size = len(text.encode("utf-8"))
+    if size > max_bytes:
+        raise InvalidRequestError(
+            f"Rules are {size} bytes; at most {max_bytes} are accepted.", code=code
+        )
+    try:
+        duplicate = _duplicate_key(yaml.compose(text, Loader=yaml.SafeLoader))
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidRequestError(
+            f"Rules are not valid YAML{where}: {problem}.", code=code
+        ) from None
+    if duplicate is not None:
+        mark = duplicate.start_mark
+        raise InvalidRequestError(
+            f"Rules give the key {duplicate.value!r} twice in one mapping "
+            f"(line {mark.line + 1}, column {mark.column + 1}).",
+            code=code,
+        )
+    if not isinstance(data, dict):
+        raise InvalidRequestError(
+            "Rules must be a YAML mapping (name, version, mode, ...).", code=code
+        )
+    return data
 
 
 class Problems:
