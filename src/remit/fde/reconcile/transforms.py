@@ -12,8 +12,9 @@ portable subset: ``regexp_full_match``, ``TRY_CAST``, ``try_strptime``, ``timezo
 
 Conventions every builder shares:
 
-* A value is trimmed of spaces, tabs and carriage returns; an empty cell (or NULL) is
-  *missing*: value NULL and error NULL, or ``missing_value`` when ``required``.
+* A value is trimmed of spaces (a tab or other blank is invalid, not trimmed); an empty
+  cell (or NULL) is *missing*: value NULL and error NULL, or ``missing_value`` when the
+  builder's ``required`` flag is set.
 * Whenever the value is NULL for a present cell, the error is not NULL: nothing
   turns into NULL silently.
 * Amounts never pass through a float or DECIMAL: digits are validated by a regular
@@ -321,7 +322,7 @@ def field_expr(col_sql: str, mapping: FieldMapping, currency_sql: str | None) ->
     ``currency_sql`` is the row's currency for ``decimal`` (e.g. the quoted
     ``currency_column``); when None the mapping's ``default_currency`` is used. ``none``
     keeps the text as it is (only an empty cell becomes NULL); ``lower`` and ``upper``
-    also trim.
+    also trim. ``decimal`` needs the currency table (:func:`create_currency_table`).
     """
     transform = mapping.transform
     raw = f"CAST({col_sql} AS VARCHAR)"
