@@ -134,6 +134,7 @@ def _checked_fields(mapping: SideMapping) -> list[_Field]:
         quote_ident(mapping.amount),
         mapping.amount_format,
         f"{_P}exponent",
+        thousands=mapping.thousands,
         negate=mapping.negate,
         required=True,
     )

@@ -109,6 +109,7 @@ class SideMapping:
     description: str | None = None
     default_currency: str | None = None  # when there is no currency column
     amount_format: AmountFormat = "minor"
+    thousands: str | None = None  # decimal amounts: the grouping mark ("1,234.50" -> ",")
     negate: bool = False  # e.g. a bank export showing credits as negative
     date_format: DateFormat = DateFormat()
     currencies: tuple[str, ...] = ()  # allowed currencies; empty: any supported one
@@ -144,6 +145,7 @@ class FieldMapping:
     # decimal: the column (external) holding the row's currency, else ``default_currency``
     currency_column: str | None = None
     default_currency: str | None = None
+    thousands: str | None = None  # decimal: the grouping mark, as on SideMapping
     date_format: DateFormat = DateFormat()  # timestamp
     values: Mapping[str, str] = field(default_factory=dict)  # map: external -> platform
     kind: Literal["amount", "currency", "other"] = "other"  # which break type a divergence is

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any, cast, get_args
 
 from remit.fde.reconcile import model
+from remit.fde.reconcile.transforms import THOUSANDS_SEPARATORS
 from remit.fde.reconcile.rules_reader import (
     Problems,
     Reader,
@@ -50,6 +51,7 @@ _SIDE_KEYS = (
     "label",
     "columns",
     "amount_format",
+    "thousands",
     "date_format",
     "timezone",
     "negate",
@@ -74,6 +76,7 @@ _FIELD_KEYS = (
     "transform",
     "currency_column",
     "default_currency",
+    "thousands",
     "date_format",
     "timezone",
     "values",
@@ -187,6 +190,7 @@ def _side(r: Reader, side: str) -> model.SideMapping:
         description=mapped["description"],
         default_currency=default_currency,
         amount_format=cast(model.AmountFormat, fmt),
+        thousands=_thousands(s, fmt == "decimal"),
         negate=s.boolean("negate", False),
         date_format=date_format(s, "date_format", "timezone"),
         currencies=allowed,
@@ -342,8 +346,19 @@ def _field(f: Reader) -> model.FieldMapping:
         transform=cast(model.Transform, transform),
         currency_column=currency_column,
         default_currency=default_currency,
+        thousands=_thousands(f, transform == "decimal") if f.has("thousands") else None,
         date_format=date_format(f, "date_format", "timezone"),
         values=values,
         kind=cast(Any, f.choice("kind", ("amount", "currency", "other"), "other")),
         authority=cast(Any, f.choice("authority", ("platform", "external"), "platform")),
     )
+
+
+def _thousands(r: Reader, decimal: bool) -> str | None:
+    """The grouping mark of decimal amounts, one of ``THOUSANDS_SEPARATORS``."""
+    if not r.has("thousands"):
+        return None
+    if not decimal:
+        r.problem("thousands", "only decimal amounts have a grouping mark")
+        return None
+    return r.choice("thousands", THOUSANDS_SEPARATORS, None)

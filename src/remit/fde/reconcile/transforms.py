@@ -347,7 +347,7 @@ def field_expr(col_sql: str, mapping: FieldMapping, currency_sql: str | None) ->
                 raise ValueError(f"{mapping.platform}: decimal needs a currency")
             currency_sql = quote_literal(mapping.default_currency)
         code = f"lower({_clean(currency_sql)})"
-        parsed = amount_expr(col_sql, "decimal", exponent_sql(code))
+        parsed = amount_expr(col_sql, "decimal", exponent_sql(code), mapping.thousands)
     else:
         raise ValueError(f"unknown transform {transform!r}")
     return Parsed(f"CAST({parsed.value_sql} AS VARCHAR)", parsed.error_sql)
