@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from typing import Any, cast, get_args
 
 from remit.fde.reconcile import model
-from remit.fde.reconcile.transforms import THOUSANDS_SEPARATORS
 from remit.fde.reconcile.rules_reader import (
     Problems,
     Reader,
@@ -29,6 +28,7 @@ from remit.fde.reconcile.rules_reader import (
     field_path,
     load_mapping,
 )
+from remit.fde.reconcile.transforms import THOUSANDS_SEPARATORS
 
 __all__ = [
     "MAX_FIELDS",
