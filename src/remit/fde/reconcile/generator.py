@@ -12,7 +12,7 @@ Everything is generated set-based in DuckDB from ``range()`` and ``hash(seed, sl
 seconds, and the same seed gives byte-identical files. Case counts are exact: case ``c``
 gets ``n * mix.c // 10000`` consecutive slots and the plain case the rest.
 
-Amounts are uniform within a decade and the decade uniform (100 .. 9,999,999 minor
+Amounts are uniform within a decade and the decade uniform (1,000 .. 99,999,999 minor
 units), so two unmatched records rarely share amount and currency within a date window:
 the ambiguity a real feed has, at a rate a matcher can resolve. Generation may use
 integer division (a processor's fee is rounded down, a split cuts an amount in parts);
@@ -26,20 +26,25 @@ from pathlib import Path
 
 import duckdb
 
-from remit.analytics import engine
 from remit.fde.reconcile.generator_sql import (
     DAY_S,
     YEAR_START_TS,
+    connect,
     copy_to,
-    create_macros,
     validate_shape,
 )
-from remit.fde.reconcile.generator_truth import score, truth_sql
+from remit.fde.reconcile.generator_truth import Quality, score, truth_sql
 
-__all__ = ["GeneratedSet", "Mix", "generate_transactions", "score"]
+__all__ = ["GeneratedSet", "Mix", "Quality", "generate_transactions", "score"]
 
 _SPAN_S = 335 * DAY_S  # created dates: January .. November, so shifted lines stay in the year
 _FEE_BP, _FEE_FIXED = 290, 30  # a card processor's 2.9% + 30
+# Amounts: 10.00 .. 999,999.99 (decades 10**3 .. 10**7). Starting a decade lower made
+# one in a hundred unmatched records share its amount, currency and window with another
+# at 1M records: ambiguity no matcher can resolve, not a test of one.
+_DECADES = "3, 7"
+# Fee-netted charges start at 100.00, where 290 bp + 30 stays inside a 350 bp tolerance.
+_FEE_DECADES = "4, 7"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +137,8 @@ def generate_transactions(
     out_dir.mkdir(parents=True, exist_ok=True)
     ext = "ndjson" if fmt == "ndjson" else fmt
     paths = (out_dir / f"left.{ext}", out_dir / f"right.{ext}", out_dir / "truth.parquet")
-    duck = engine.connect()
+    duck = connect(seed)
     try:
-        create_macros(duck, seed)
         _platform(duck, n, mix)
         _bank(duck, n, mix)
         copy_to(duck, _LEFT_EXPORT, paths[0], fmt)
@@ -192,8 +196,8 @@ def _platform(duck: duckdb.DuckDBPyConnection, n: int, mix: Mix) -> None:
             SELECT i, case_name, payout_no,
                    CASE WHEN case_name NOT IN ({charge_only}) AND hx(i, 2) % 10000 < 600
                         THEN 'refund' ELSE 'charge' END AS kind,
-                   CASE WHEN case_name = 'fee_netted' THEN amount_of(i, 3, 4, 6)
-                        ELSE amount_of(i, 3, 2, 6) END AS magnitude,
+                   CASE WHEN case_name = 'fee_netted' THEN amount_of(i, 3, {_FEE_DECADES})
+                        ELSE amount_of(i, 3, {_DECADES}) END AS magnitude,
                    CASE WHEN case_name = 'batched' THEN currency_of(payout_no, 5)
                         ELSE currency_of(i, 5) END AS currency,
                    CASE WHEN case_name = 'batched'
@@ -219,8 +223,6 @@ def _bank(duck: duckdb.DuckDBPyConnection, n: int, mix: Mix) -> None:
     off = "CASE WHEN hx(i, 34) % 2 = 0 THEN 1 ELSE -1 END * (1 + hx(i, 35) % 5)"
     rotate = "CASE currency WHEN 'usd' THEN 'eur' WHEN 'eur' THEN 'gbp' ELSE 'usd' END"
     one = "i * 4 AS ord, NULL::BIGINT AS payout_no, id AS left_id"
-    cut0 = "amount * (2000 + hx(i, 36) % 2000) // 10000"
-    cut1 = "amount * (2000 + hx(i, 37) % 2000) // 10000"
     duck.execute(f"""
         CREATE TABLE lines AS
         SELECT case_name, created + hx(i, 30) % {3 * DAY_S} AS ts, id AS reference,
@@ -247,7 +249,22 @@ def _bank(duck: duckdb.DuckDBPyConnection, n: int, mix: Mix) -> None:
         SELECT case_name, created + hx(i, 30) % {3 * DAY_S}, id, NULL, amount, currency,
                description, i * 4 + copy, NULL, id
         FROM platform, range(2) c(copy) WHERE case_name = 'duplicate'
-        UNION ALL
+    """)
+    _grouped_lines(duck, n, orphans)
+    # The bank's own ids: a scramble of the line's slot, so no sort is needed to number them.
+    duck.execute(f"""
+        CREATE TABLE bank AS
+        SELECT 'BT' || to_hex(scramble({6 * n} + ord) + {10 << 40}) AS line_id, * FROM lines
+    """)
+
+
+def _grouped_lines(duck: duckdb.DuckDBPyConnection, n: int, orphans: int) -> None:
+    """Lines that are not one per record: a split's 2-3 parts (grouped by the record's
+    reference), one line per payout (the sum of its records), and the orphans."""
+    cut0 = "amount * (2000 + hx(i, 36) % 2000) // 10000"
+    cut1 = "amount * (2000 + hx(i, 37) % 2000) // 10000"
+    duck.execute(f"""
+        INSERT INTO lines
         SELECT case_name, created + hx(i, part + 40) % {3 * DAY_S}, NULL, id,
                CASE part WHEN 0 THEN {cut0}
                          WHEN 1 THEN CASE parts WHEN 2 THEN amount - {cut0} ELSE {cut1} END
@@ -264,14 +281,9 @@ def _bank(duck: duckdb.DuckDBPyConnection, n: int, mix: Mix) -> None:
         UNION ALL
         SELECT 'missing_in_platform', {YEAR_START_TS} + hx(i, 42) % {_SPAN_S},
                CASE WHEN hx(i, 43) % 2 = 0 THEN 'ch_' || rid({2 * n} + i) END, NULL,
-               amount_of(i, 44, 2, 6), currency_of(i, 45), 'Payment from ' || name_of(i, 46),
-               {5 * n} + i, NULL, NULL
+               amount_of(i, 44, {_DECADES}), currency_of(i, 45),
+               'Payment from ' || name_of(i, 46), {5 * n} + i, NULL, NULL
         FROM (SELECT range AS i FROM range({orphans}))
-    """)
-    # The bank's own ids: a scramble of the line's slot, so no sort is needed to number them.
-    duck.execute(f"""
-        CREATE TABLE bank AS
-        SELECT 'BT' || to_hex(scramble({6 * n} + ord) + {10 << 40}) AS line_id, * FROM lines
     """)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from remit.analytics import engine
 from remit.primitives.errors import InvalidRequestError
 
 DAY_S = 86_400
@@ -51,6 +52,15 @@ _MASK40 = (1 << 40) - 1
 
 def _list_sql(words: list[str]) -> str:
     return "[" + ", ".join("'" + w.replace("'", "''") + "'" for w in words) + "]"
+
+
+def connect(seed: int) -> duckdb.DuckDBPyConnection:
+    """A private DuckDB with the macros bound to ``seed``. DuckDB's own progress bar is off:
+    a generator called by a test or a benchmark must not draw on their output."""
+    duck = engine.connect()
+    duck.execute("SET enable_progress_bar = false")
+    create_macros(duck, seed)
+    return duck
 
 
 def create_macros(duck: duckdb.DuckDBPyConnection, seed: int) -> None:

@@ -4,7 +4,8 @@ Truth rows (``truth.parquet``): ``kind`` 'pair' (a left and a right record a per
 matcher pairs; a group expands to all its pairs) or 'break' (one row per record a break
 names: ``break_type``, ``side`` and that side's id). A bank line listed twice is the same
 line twice: either copy may be the one matched, so both rows carry the other copy as
-``twin_id`` and scoring treats the two copies as one record.
+``twin_id`` and scoring treats the two copies as one record. ``field`` names the field a
+state-mode break is about (NULL: any, or none).
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def truth_sql() -> str:
             SELECT 'break', case_name, case_name, 'right', NULL, line_id, NULL, NULL, ord
             FROM bank WHERE case_name IN ({pair_breaks})
         )
-        SELECT kind, case_name, break_type, side, left_id, right_id, twin_id FROM rows
+        SELECT kind, case_name, break_type, side, left_id, right_id, twin_id,
+               CAST(NULL AS VARCHAR) AS field
+        FROM rows
         ORDER BY kind, case_name, break_type, side, lkey, rkey
     """
 
@@ -83,8 +86,38 @@ def _reader(path: Path) -> str:
     return "read_parquet('" + str(path).replace("'", "''") + "')"
 
 
+# A found break f names the expected break e: same type, side and record (and field,
+# when the truth names one).
+_SAME = (
+    "f.type = e.break_type AND f.side = e.side AND f.record_id = e.record_id"
+    " AND (e.field IS NULL OR f.field = e.field)"
+)
+
+
 def score(duck: duckdb.DuckDBPyConnection, truth_path: Path) -> Quality:
-    """Score the ``matches`` and ``breaks`` tables a run wrote in ``duck``."""
+    """Score the ``matches`` and ``breaks`` tables a run wrote in ``duck`` against a
+    truth file (transaction or state: both have the same columns)."""
+    _stage(duck, truth_path)
+    true_pairs, found, correct = _one(duck, _PAIRS)
+    expected, typed_right, found_breaks, unexpected = _one(duck, _BREAKS)
+    return Quality(
+        true_pairs=true_pairs,
+        found_pairs=found,
+        correct_pairs=correct,
+        precision_ppm=correct * 1_000_000 // found if found else 1_000_000 * (true_pairs == 0),
+        recall_ppm=correct * 1_000_000 // true_pairs if true_pairs else 1_000_000,
+        breaks_expected=expected,
+        breaks_typed_right=typed_right,
+        breaks_found=found_breaks,
+        breaks_unexpected=unexpected,
+        pairs_missed=_by_case(duck, _PAIRS_MISSED),
+        breaks_missed=_by_case(duck, _BREAKS_MISSED),
+    )
+
+
+def _stage(duck: duckdb.DuckDBPyConnection, truth_path: Path) -> None:
+    """Temp tables the counts read: the truth, duplicate twins mapped to one id, the found
+    pairs, the expected breaks, and every (break, side, record) the found breaks name."""
     duck.execute(f"CREATE OR REPLACE TEMP TABLE gen_truth AS SELECT * FROM {_reader(truth_path)}")
     duck.execute("""
         CREATE OR REPLACE TEMP TABLE gen_canon AS
@@ -101,63 +134,40 @@ def score(duck: duckdb.DuckDBPyConnection, truth_path: Path) -> Quality:
     """)
     duck.execute("""
         CREATE OR REPLACE TEMP TABLE gen_expected AS
-        SELECT t.case_name, t.break_type, t.side,
+        SELECT t.case_name, t.break_type, t.side, t.field,
                COALESCE(t.left_id, c.canon, t.right_id) AS record_id
         FROM gen_truth t LEFT JOIN gen_canon c ON c.id = t.right_id
         WHERE t.kind = 'break'
     """)
     duck.execute("""
         CREATE OR REPLACE TEMP TABLE gen_named AS
-        SELECT bno, type, side, COALESCE(c.canon, n.record_id) AS record_id
-        FROM (SELECT b.rowid AS bno, b.type, 'left' AS side, unnest(b.left_ids) AS record_id
-              FROM breaks b
+        SELECT bno, type, side, field, COALESCE(c.canon, n.record_id) AS record_id
+        FROM (SELECT rowid AS bno, type, 'left' AS side, field, unnest(left_ids) AS record_id
+              FROM breaks
               UNION ALL
-              SELECT b.rowid, b.type, 'right', unnest(b.right_ids) FROM breaks b) n
+              SELECT rowid, type, 'right', field, unnest(right_ids) FROM breaks) n
         LEFT JOIN gen_canon c ON c.id = n.record_id
     """)
-    pairs = _one(
-        duck,
-        """
-        WITH truth AS (
-            SELECT DISTINCT t.case_name, t.left_id, COALESCE(c.canon, t.right_id) AS right_id
-            FROM gen_truth t LEFT JOIN gen_canon c ON c.id = t.right_id WHERE t.kind = 'pair'
-        ), hit AS (SELECT DISTINCT left_id, right_id FROM gen_found)
-        SELECT (SELECT count(*) FROM truth), (SELECT count(*) FROM gen_found),
-               (SELECT count(*) FROM hit JOIN truth USING (left_id, right_id))
-    """,
-    )
-    breaks = _one(
-        duck,
-        """
-        SELECT (SELECT count(*) FROM gen_expected),
-               (SELECT count(*) FROM gen_expected e WHERE EXISTS (
-                    SELECT 1 FROM gen_named f WHERE f.type = e.break_type
-                    AND f.side = e.side AND f.record_id = e.record_id)),
-               (SELECT count(*) FROM breaks),
-               (SELECT count(DISTINCT bno) FROM gen_named)
-               - (SELECT count(DISTINCT f.bno) FROM gen_named f JOIN gen_expected e
-                  ON f.type = e.break_type AND f.side = e.side AND f.record_id = e.record_id)
-    """,
-    )
-    true_pairs, found, correct = pairs
-    return Quality(
-        true_pairs=true_pairs,
-        found_pairs=found,
-        correct_pairs=correct,
-        precision_ppm=correct * 1_000_000 // found if found else 1_000_000 * (true_pairs == 0),
-        recall_ppm=correct * 1_000_000 // true_pairs if true_pairs else 1_000_000,
-        breaks_expected=breaks[0],
-        breaks_typed_right=breaks[1],
-        breaks_found=breaks[2],
-        breaks_unexpected=breaks[3] + _one(duck, _EMPTY_BREAKS)[0],
-        pairs_missed=_by_case(duck, _PAIRS_MISSED),
-        breaks_missed=_by_case(duck, _BREAKS_MISSED),
-    )
 
 
-# A break naming no record at all cannot be an expected one.
-_EMPTY_BREAKS = "SELECT count(*) FROM breaks WHERE rowid NOT IN (SELECT bno FROM gen_named)"
-
+_PAIRS = """
+    WITH truth AS (
+        SELECT DISTINCT t.left_id, COALESCE(c.canon, t.right_id) AS right_id
+        FROM gen_truth t LEFT JOIN gen_canon c ON c.id = t.right_id WHERE t.kind = 'pair'
+    ), hit AS (SELECT DISTINCT left_id, right_id FROM gen_found)
+    SELECT (SELECT count(*) FROM truth), (SELECT count(*) FROM gen_found),
+           (SELECT count(*) FROM hit JOIN truth USING (left_id, right_id))
+"""
+# A break that names no expected (type, side, record), or no record at all, is unexpected.
+_BREAKS = f"""
+    SELECT (SELECT count(*) FROM gen_expected),
+           (SELECT count(*) FROM gen_expected e WHERE EXISTS (
+                SELECT 1 FROM gen_named f WHERE {_SAME})),
+           (SELECT count(*) FROM breaks),
+           (SELECT count(*) FROM breaks b WHERE NOT EXISTS (
+                SELECT 1 FROM gen_named f JOIN gen_expected e ON {_SAME}
+                WHERE f.bno = b.rowid))
+"""
 _PAIRS_MISSED = """
     SELECT t.case_name, count(*) FROM gen_truth t LEFT JOIN gen_canon c ON c.id = t.right_id
     WHERE t.kind = 'pair' AND NOT EXISTS (
@@ -165,11 +175,9 @@ _PAIRS_MISSED = """
         WHERE f.left_id = t.left_id AND f.right_id = COALESCE(c.canon, t.right_id))
     GROUP BY t.case_name ORDER BY t.case_name
 """
-_BREAKS_MISSED = """
+_BREAKS_MISSED = f"""
     SELECT e.case_name, count(*) FROM gen_expected e
-    WHERE NOT EXISTS (
-        SELECT 1 FROM gen_named f
-        WHERE f.type = e.break_type AND f.side = e.side AND f.record_id = e.record_id)
+    WHERE NOT EXISTS (SELECT 1 FROM gen_named f WHERE {_SAME})
     GROUP BY e.case_name ORDER BY e.case_name
 """
 
