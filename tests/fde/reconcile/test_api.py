@@ -162,3 +162,15 @@ def test_a_repair_plan_is_proposed_and_applied_only_with_the_token_a_person_got(
                                  "right": str(crm)}).json()  # fmt: skip
     found = api.get(f"{RUNS}/{again['id']}/diff", params={"against": run["id"]}).json()
     assert [b["object_id"] for b in found["resolved"]] == [bob["id"]] and found["new"] == []
+
+
+def test_an_idempotency_key_replays_the_run_rather_than_running_it_again(
+    api: httpx.Client, tmp_path: Path
+) -> None:
+    _, platform, statement = write_inputs(tmp_path)
+    body = {"rules": RULES, "left": str(platform), "right": str(statement)}
+    first = api.post(RUNS, data=body, headers={"Idempotency-Key": "month-end"})
+    again = api.post(RUNS, data=body, headers={"Idempotency-Key": "month-end"})
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    assert [run["id"] for run in api.get(RUNS).json()["data"]] == [first.json()["id"]]
