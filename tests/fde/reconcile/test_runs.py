@@ -8,12 +8,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from runs_support import BANK_LATER, REJECTED_LINE, RULES, write_inputs
+from runs_support import BANK_LATER, CRM_RULES, REJECTED_LINE, RULES, write_crm, write_inputs
 
 from remit.accounts.service import NewAccount
 from remit.context import CallContext
 from remit.fde.reconcile.diff import diff
-from remit.fde.reconcile.runs import RunRequest, execute, retrieve
+from remit.fde.reconcile.runs import RunRequest, execute, retrieve, source_text
 from remit.fde.reconcile.sources import parse_source
 from remit.fde.reconcile.tables import (
     reconciliation_breaks,
@@ -178,3 +178,26 @@ def test_a_run_duckdb_cannot_finish_is_kept_as_failed_with_its_reason(
     assert "Out of Memory" in run["failure"]["message"]
     assert run["right"]["rows"] is None and run["summary"] is None
     assert not list((tmp_path / "out").glob("*.*"))
+
+
+def test_state_rules_refuse_a_cutoff_and_a_platform_side_of_another_object(
+    store: Store, account: NewAccount, pm: object, tmp_path: Path
+) -> None:
+    crm = write_crm(tmp_path, [("cus_1", "ann@example.com", "1")])
+    for left, cutoff, param in (("platform:customers", NOW, "cutoff"),
+                                ("platform:invoices", None, "left")):  # fmt: skip
+        bad = RunRequest(CRM_RULES, parse_source(left), parse_source(str(crm)), cutoff_ts=cutoff)
+        with pytest.raises(InvalidRequestError) as raised:
+            execute(store, context(account, pm), bad)
+        assert raised.value.param == param
+    with store.read() as conn:
+        runs = conn.execute(sa.select(sa.func.count()).select_from(reconciliation_runs))
+        assert runs.scalar_one() == 0
+
+
+def test_a_source_is_shown_as_written_but_for_a_database_password() -> None:
+    shown = source_text(parse_source("sql:postgresql://crm:s3cret@db.example.com/crm#invoices"))
+    assert shown == "sql:postgresql://crm:***@db.example.com/crm#invoices"
+    ledger = source_text(parse_source("platform:ledger_entries?code=1100"))
+    assert ledger == "platform:ledger_entries?code=1100"
+    assert source_text(parse_source("/x/bank.csv")) == "file:/x/bank.csv"

@@ -31,8 +31,7 @@ from remit.primitives.errors import ResourceMissing
 from remit.primitives.ids import new_id, register_prefix
 from remit.store.engine import Store
 
-register_prefix("recrun")
-register_prefix("recbrk")
+register_prefix("recrun")  # minted by runs.execute; these tests write run rows by hand
 
 MATCHES = """CREATE TABLE matches (match_no BIGINT, pass_name VARCHAR, side VARCHAR,
     record_id VARCHAR, amount BIGINT, currency VARCHAR, alternatives BIGINT)"""

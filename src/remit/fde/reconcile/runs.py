@@ -47,7 +47,6 @@ from remit.store.engine import Store
 __all__ = ["OBJECT_NAME", "RunRequest", "execute", "find", "retrieve", "source_text"]
 
 register_prefix("recrun")
-register_prefix("recbrk")
 
 # What DuckDB cannot finish for want of memory or spill space: the run is recorded as
 # failed. Anything else is a bad input (raised by the loaders before this) or a bug.

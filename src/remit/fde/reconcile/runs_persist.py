@@ -25,7 +25,9 @@ from remit.fde.reconcile.tables import (
     reconciliation_runs,
 )
 from remit.primitives.errors import ResourceMissing
-from remit.primitives.ids import new_id
+from remit.primitives.ids import new_id, register_prefix
+
+register_prefix("recbrk")
 
 OBJECT_NAME = "reconciliation.run"
 CHUNK_ROWS = 10_000
