@@ -3,17 +3,20 @@ and rejects), then read back by id.
 
 Called inside ONE short write transaction, after DuckDB has done all the work: the
 SQLite write lock is held for the inserts only, never while sources load or passes
-run. Rows stream from DuckDB as Arrow batches of at most ``CHUNK_ROWS`` and go in
-with the driver's executemany (positional rows; SQLAlchemy's per-row dictionaries
-cost more than the insert). Lists of ids are JSON made by DuckDB, not by Python.
+run. Rows stream from DuckDB as Arrow batches of at most ``CHUNK_ROWS``, each one
+COPY on PostgreSQL or one executemany on SQLite. Lists of ids are JSON made by
+DuckDB, not by Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import io
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from remit.fde.reconcile.render import run as render_run
@@ -64,16 +67,6 @@ _BREAKS = f"""
 _REJECTS = f"""
     SELECT side, line_no, field, value, code, message FROM rejects ORDER BY {REJECT_ORDER}
 """
-_MATCH_COLUMNS = (
-    "match_no", "pass_name", "currency", "left_ids", "right_ids", "left_amount",
-    "right_amount", "alternatives",
-)  # fmt: skip
-_BREAK_COLUMNS = (
-    "break_key", "type", "currency", "left_ids", "right_ids", "left_amount", "right_amount",
-    "left_line", "right_line", "object_id", "field", "platform_value", "external_value",
-    "detail",
-)  # fmt: skip
-_REJECT_COLUMNS = ("side", "line_no", "field", "value", "code", "message")
 
 
 def counts(duck: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -98,37 +91,53 @@ def persist(
     progress("persist", done, total)
     scope = (run_row["account_id"], run_row["id"])
     tables = (
-        (reconciliation_matches, _MATCHES, _MATCH_COLUMNS, False),
-        (reconciliation_breaks, _BREAKS, _BREAK_COLUMNS, True),
-        (reconciliation_rejects, _REJECTS, _REJECT_COLUMNS, False),
+        (reconciliation_matches, _MATCHES, False),
+        (reconciliation_breaks, _BREAKS, True),
+        (reconciliation_rejects, _REJECTS, False),
     )
-    for table, query, columns, with_ids in tables:
-        for rows in _chunks(duck, query, len(columns)):
-            named = [(*scope, *row) for row in rows]
-            if with_ids:
-                named = [(new_id("recbrk"), *row) for row in named]
-            head = ("id",) if with_ids else ()
-            _insert_many(conn, table, (*head, "account_id", "run_id", *columns), named)
-            done += len(rows)
+    for table, query, with_ids in tables:
+        for batch in duck.sql(query).to_arrow_reader(CHUNK_ROWS):
+            if batch.num_rows == 0:
+                continue
+            scoped = _scoped(batch, scope, with_ids)
+            _append(conn, table, scoped)
+            done += batch.num_rows
             progress("persist", done, total)
 
 
-def _chunks(
-    duck: duckdb.DuckDBPyConnection, query: str, width: int
-) -> Iterator[list[tuple[Any, ...]]]:
-    """Positional rows, at most ``CHUNK_ROWS`` at a time, in the query's order."""
-    for batch in duck.sql(query).to_arrow_reader(CHUNK_ROWS):
-        if batch.num_rows:
-            columns = [batch.column(i).to_pylist() for i in range(width)]
-            yield list(zip(*columns, strict=True))
+def _scoped(batch: pa.RecordBatch, scope: tuple[str, str], with_ids: bool) -> pa.RecordBatch:
+    """The batch with the run's account and id in front (and fresh break ids, minted in
+    the batch's order, which is the run's break order)."""
+    n = batch.num_rows
+    head: dict[str, pa.Array] = {}
+    if with_ids:
+        head["id"] = pa.array([new_id("recbrk") for _ in range(n)], pa.string())
+    head["account_id"] = pa.array([scope[0]] * n, pa.string())
+    head["run_id"] = pa.array([scope[1]] * n, pa.string())
+    names = [*head, *batch.schema.names]
+    return pa.RecordBatch.from_arrays([*head.values(), *batch.columns], names=names)
 
 
-def _insert_many(
-    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    marks = ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * len(columns))
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-    conn.exec_driver_sql(sql, rows)
+def _append(conn: sa.Connection, table: sa.Table, batch: pa.RecordBatch) -> None:
+    """PostgreSQL takes the batch as one COPY of CSV (nulls unquoted, empty strings
+    quoted: what COPY reads them as); SQLite the driver's executemany of positional rows,
+    since SQLAlchemy's per-row dictionaries cost more than the insert itself."""
+    names = ", ".join(batch.schema.names)
+    if conn.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        pacsv.write_csv(batch, buffer, options)
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN (FORMAT csv)") as copy,
+        ):
+            copy.write(buffer.getvalue())
+        return
+    rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
+    marks = ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * batch.num_columns)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
 
 def retrieve(conn: sa.Connection, account_id: str, run_id: str) -> dict[str, Any]:
