@@ -5,8 +5,10 @@ loopback, subscribes a local receiver to webhooks, and runs a day of customer
 work: sign-ups, profile changes, a churned customer, a test clock, a retried
 request and a few mistakes; then a metered catalog and a day of usage on the v2
 meter event stream (``demo_usage``), a year of a SaaS business billed on a test
-clock (``demo_billing``), and the ledger's view of that year (``demo_report``). It
-then prints what the platform recorded.
+clock (``demo_billing``), the reconciliation of the cafés' own back office (a copy fed
+by the demo's webhooks) and of their bank statement against the platform
+(``demo_reconcile``), and the ledger's view of that year (``demo_report``). It then
+prints what the platform recorded.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import stripe
 from rich.console import Console
 from rich.table import Table
 
 from remit.accounts.service import create_account
 from remit.api import request_log
+from remit.cli.demo_back_office import BackOffice
 from remit.cli.demo_billing import run_billing_chapter
+from remit.cli.demo_reconcile import run_reconcile_chapter
 from remit.cli.demo_report import billing_facts, ledger_facts
 from remit.cli.demo_usage import run_usage_chapter
 from remit.context import CallContext
@@ -50,6 +55,8 @@ class Receiver:
         self.secret = ""
         self.verified: list[str] = []
         self.rejected = 0
+        # What the business does with each verified event (its back office keeps a copy).
+        self.consumer: Callable[[dict[str, Any]], None] | None = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,6 +67,8 @@ class Receiver:
                         body, self.headers.get("Stripe-Signature", ""), receiver.secret
                     )
                     receiver.verified.append(event.id)
+                    if receiver.consumer is not None:
+                        receiver.consumer(json.loads(body))
                     self.send_response(200)
                 except (ValueError, stripe.SignatureVerificationError):
                     receiver.rejected += 1
@@ -155,6 +164,9 @@ def run_demo(port: int = 0) -> int:
         {"REMIT_DATA_DIR": str(DEMO_DIR), "REMIT_DATABASE_URL": f"sqlite:///{DEMO_DIR}/remit.db"}
     )
     receiver = Receiver()
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    office = BackOffice(DEMO_DIR / "back_office.db")
+    receiver.consumer = office.consume
     app = build_app(settings, run_worker=True)
     migrate_store(app.store)
     with app.store.write() as conn:
@@ -167,7 +179,11 @@ def run_demo(port: int = 0) -> int:
         year = run_billing_chapter(client, server.url, _a_year_ago())
         facts.update(billing_facts(client, year))
         events_total = _wait_for_deliveries(client, receiver)
-    ctx = CallContext(account=made.account, now=WallClock().now())
+        ctx = CallContext(account=made.account, now=WallClock().now(), pm=app.pm)
+        headers = {"Authorization": f"Bearer {made.secret_key}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=120) as api:
+            facts.update(run_reconcile_chapter(api, app.store, ctx, office, DEMO_DIR))
+        events_total = _wait_for_deliveries(client, receiver)
     facts.update(ledger_facts(app.store, ctx, app.pm))
     elapsed = time.perf_counter() - started
     app.log_writer.flush()
