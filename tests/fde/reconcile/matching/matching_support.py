@@ -10,11 +10,30 @@ from dataclasses import dataclass
 import duckdb
 
 from remit.analytics.engine import connect
-from remit.fde.reconcile.model import RECORD_COLUMNS, Pass, SideMapping, TransactionRules
+from remit.fde.reconcile.model import (
+    RECORD_COLUMNS,
+    AmountTolerance,
+    Pass,
+    SideMapping,
+    TransactionRules,
+)
 
 DAY = 86_400
 HOUR = 3_600
 MARCH_1 = 1_709_251_200  # 2024-03-01 00:00 UTC
+
+# The café's rules, strict to loose, as its YAML would list them.
+BY_REFERENCE = Pass(
+    "by_reference", "reference", AmountTolerance(minor=30, basis_points=350), 5 * DAY
+)
+BY_AMOUNT_AND_DATE = Pass("by_amount_and_date", "amount_date", date_window_s=3 * DAY)
+PAYOUTS = Pass("payouts", "group", many="left")
+SPLITS = Pass("splits", "group", many="right")
+NEAR_AMOUNT = Pass("near_amount", "tolerance", AmountTolerance(basis_points=100), 2 * DAY)
+BY_DESCRIPTION = Pass(
+    "by_description", "fuzzy", AmountTolerance(minor=100), 7 * DAY, min_similarity_pct=85
+)
+ALL_PASSES = (BY_REFERENCE, BY_AMOUNT_AND_DATE, PAYOUTS, SPLITS, NEAR_AMOUNT, BY_DESCRIPTION)
 
 
 @dataclass(frozen=True)

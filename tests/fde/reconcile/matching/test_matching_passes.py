@@ -4,22 +4,23 @@ records competing for the same partner."""
 
 from __future__ import annotations
 
-from matching_support import DAY, HOUR, R, breaks, duck_with, matches, rules
+from matching_support import (
+    ALL_PASSES,
+    BY_AMOUNT_AND_DATE,
+    BY_DESCRIPTION,
+    BY_REFERENCE,
+    DAY,
+    HOUR,
+    PAYOUTS,
+    R,
+    breaks,
+    duck_with,
+    matches,
+    rules,
+)
 
 from remit.fde.reconcile.matching import run_transactions
 from remit.fde.reconcile.model import AmountTolerance, Pass
-
-BY_REFERENCE = Pass(
-    "by_reference", "reference", AmountTolerance(minor=30, basis_points=350), 5 * DAY
-)
-BY_AMOUNT_AND_DATE = Pass("by_amount_and_date", "amount_date", date_window_s=3 * DAY)
-PAYOUTS = Pass("payouts", "group", many="left")
-SPLITS = Pass("splits", "group", many="right")
-NEAR_AMOUNT = Pass("near_amount", "tolerance", AmountTolerance(basis_points=100), 2 * DAY)
-BY_DESCRIPTION = Pass(
-    "by_description", "fuzzy", AmountTolerance(minor=100), 7 * DAY, min_similarity_pct=85
-)
-ALL_PASSES = (BY_REFERENCE, BY_AMOUNT_AND_DATE, PAYOUTS, SPLITS, NEAR_AMOUNT, BY_DESCRIPTION)
 
 
 def test_each_pass_kind_matches_what_it_is_for() -> None:

@@ -51,14 +51,17 @@ def assign(
         SELECT {cols} FROM {candidates} WHERE {contested}"""
     )
     drop(duck, "rx_multi_l", "rx_multi_r")
-    _rounds(duck, cols, accepted)
-    drop(duck, "rx_contested")
+    resolve(duck, "rx_contested", columns, accepted)
 
 
-def _rounds(duck: duckdb.DuckDBPyConnection, cols: str, accepted: str) -> None:
-    """Accept mutual bests until no contested candidate is left. Each round removes at
-    least one candidate, so the candidate count bounds the rounds."""
-    remaining = count(duck, "rx_contested")
+def resolve(
+    duck: duckdb.DuckDBPyConnection, contested: str, columns: Sequence[str], accepted: str
+) -> None:
+    """Accept mutual bests among table ``contested`` into the existing table ``accepted``
+    until no candidate is left, then drop ``contested``. Each round removes at least one
+    candidate, so the candidate count bounds the rounds."""
+    cols = ", ".join(columns)
+    remaining = count(duck, contested)
     bound = remaining
     while remaining > 0:
         bound -= 1
@@ -71,7 +74,7 @@ def _rounds(duck: duckdb.DuckDBPyConnection, cols: str, accepted: str) -> None:
                     ROW_NUMBER() OVER (PARTITION BY r_key ORDER BY {_COSTS}, l_id, l_key) AS r_rank,
                     COUNT(*) OVER (PARTITION BY l_key, {_COSTS}) - 1 AS l_ties,
                     COUNT(*) OVER (PARTITION BY r_key, {_COSTS}) - 1 AS r_ties
-                FROM rx_contested
+                FROM {contested}
             ) ranked
             WHERE l_rank = 1 AND r_rank = 1"""
         )
@@ -79,8 +82,8 @@ def _rounds(duck: duckdb.DuckDBPyConnection, cols: str, accepted: str) -> None:
         assert won > 0, "a round of mutual bests accepted nothing"
         duck.execute(f"INSERT INTO {accepted} SELECT {cols}, alternatives FROM rx_round")
         duck.execute(
-            """DELETE FROM rx_contested
+            f"""DELETE FROM {contested}
             WHERE l_key IN (SELECT l_key FROM rx_round) OR r_key IN (SELECT r_key FROM rx_round)"""
         )
-        remaining = count(duck, "rx_contested")
-    drop(duck, "rx_round")
+        remaining = count(duck, contested)
+    drop(duck, "rx_round", contested)

@@ -32,6 +32,9 @@ GROUP_COLUMNS = ("l_key", "r_key", "l_id", "r_id", "currency", "group_ref", "c1"
 
 _PAIR_HEAD = """l.line_no AS l_key, r.line_no AS r_key, l.record_id AS l_id, r.record_id AS r_id,
     l.amount AS l_amount, r.amount AS r_amount, l.currency AS currency"""
+# Passes that do not join on the reference still refuse two different references: two
+# records naming different payments are not one payment, however alike their amounts.
+_NO_CONFLICT = "(l.reference IS NULL OR r.reference IS NULL OR l.reference = r.reference)"
 _AMOUNT_GAP = "ABS(l.amount - r.amount)"
 _TIME_GAP = "ABS(l.ts - r.ts)"
 
@@ -63,13 +66,14 @@ def _amount_date(p: Pass, left: str, right: str) -> str:
     every other."""
     if p.date_window_s is None:
         return f"""SELECT {_PAIR_HEAD}, {_TIME_GAP} AS c1, 0 AS c2, 0 AS c3
-        FROM {left} l JOIN {right} r ON l.currency = r.currency AND l.amount = r.amount"""
+        FROM {left} l JOIN {right} r ON l.currency = r.currency AND l.amount = r.amount
+        WHERE {_NO_CONFLICT}"""
     window = p.date_window_s
     return f"""SELECT {_PAIR_HEAD}, {_TIME_GAP} AS c1, 0 AS c2, 0 AS c3
     FROM (SELECT *, {bucket("ts", window)} AS b FROM {left}) l
     JOIN ({spread(right, "ts", window)}) r
       ON l.currency = r.currency AND l.amount = r.amount AND l.b = r.b
-    WHERE {in_window("l.ts", "r.ts", window)}"""
+    WHERE {in_window("l.ts", "r.ts", window)} AND {_NO_CONFLICT}"""
 
 
 def _tolerance(p: Pass, left: str, right: str) -> str:
@@ -79,7 +83,8 @@ def _tolerance(p: Pass, left: str, right: str) -> str:
     return f"""SELECT {_PAIR_HEAD}, {_AMOUNT_GAP} AS c1, {_TIME_GAP} AS c2, 0 AS c3
     FROM (SELECT *, {bucket("ts", window)} AS b FROM {left}) l
     JOIN ({spread(right, "ts", window)}) r ON l.currency = r.currency AND l.b = r.b
-    WHERE {in_window("l.ts", "r.ts", window)} AND {within("l.amount", "r.amount", p.tolerance)}"""
+    WHERE {in_window("l.ts", "r.ts", window)} AND {within("l.amount", "r.amount", p.tolerance)}
+      AND {_NO_CONFLICT}"""
 
 
 def _fuzzy(p: Pass, left: str, right: str) -> str:
@@ -102,7 +107,7 @@ def _fuzzy(p: Pass, left: str, right: str) -> str:
           ON l.currency = r.currency AND l.b = r.b
         WHERE LENGTH(l.words) > 0 AND LENGTH(r.words) > 0
           AND {in_window("l.ts", "r.ts", window)}
-          AND {within("l.amount", "r.amount", p.tolerance)}
+          AND {within("l.amount", "r.amount", p.tolerance)} AND {_NO_CONFLICT}
     ) near
     WHERE distance * 100 <= {100 - similarity} * longer"""
 

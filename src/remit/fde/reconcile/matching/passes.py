@@ -16,6 +16,7 @@ from remit.fde.reconcile.matching.assign import assign
 from remit.fde.reconcile.matching.candidates import GROUP_COLUMNS, PAIR_COLUMNS, candidates_sql
 from remit.fde.reconcile.matching.expr import drop, lit
 from remit.fde.reconcile.matching.prelude import SIDES
+from remit.fde.reconcile.matching.reference import pair_members_sql, run_reference
 from remit.fde.reconcile.model import Pass, Side
 
 MATCH_COLUMNS = (
@@ -48,6 +49,9 @@ def run_pass(
 ) -> tuple[str, str, PassOutcome]:
     """Run pass ``p`` over open records ``left`` and ``right``; return the relations of
     the records still open afterwards, and what was matched."""
+    if p.kind == "reference":
+        new_left, new_right, matched, ties = run_reference(duck, pass_no, p, left, right)
+        return new_left, new_right, PassOutcome(matches=matched, ties=ties)
     columns = GROUP_COLUMNS if p.kind == "group" else PAIR_COLUMNS
     duck.execute(f"CREATE OR REPLACE TEMP TABLE rx_cand AS {candidates_sql(p, left, right)}")
     assign(duck, "rx_cand", columns, "rx_accepted")
@@ -81,11 +85,7 @@ def _members_sql(p: Pass, left: str, right: str) -> str:
     """Every member record of the accepted matches: (match_no, side, line_no, record_id,
     amount, currency, alternatives)."""
     if p.kind != "group":
-        return """SELECT l_key AS match_no, 'left' AS side, l_key AS line_no, l_id AS record_id,
-                   l_amount AS amount, currency, alternatives FROM rx_accepted
-            UNION ALL
-            SELECT l_key, 'right', r_key, r_id, r_amount, currency, alternatives
-            FROM rx_accepted"""
+        return pair_members_sql("rx_accepted")
     return " UNION ALL ".join(
         f"""SELECT a.l_key AS match_no, '{side}' AS side, m.line_no, m.record_id, m.amount,
                    m.currency, a.alternatives
