@@ -48,7 +48,33 @@ OWNED = {
     "/v1/subscriptions/{id}": "subscription",
     "/v1/subscriptions/{id}/resume": "subscription",
     "/v1/subscription_items/{id}": "subscription_item",
+    "/v1/reconciliation/runs/{id}": "reconciliation_run",
+    "/v1/reconciliation/runs/{id}/breaks": "reconciliation_run",
+    "/v1/reconciliation/runs/{id}/diff": "reconciliation_run",
+    "/v1/reconciliation/runs/{id}/matches": "reconciliation_run",
+    "/v1/reconciliation/runs/{id}/rejects": "reconciliation_run",
+    "/v1/reconciliation/repair_plans/{id}": "repair_plan",
+    "/v1/reconciliation/repair_plans/{id}/apply": "repair_plan",
+    "/v1/reconciliation/repair_plans/{id}/audit": "repair_plan",
 }
+# A state-mode reconciliation of the account's customers against a CRM export.
+CRM_RULES = """\
+name: crm
+version: 1
+mode: state
+object: customer
+key: {platform: id, external: stripe_id}
+fields:
+  - {platform: email, external: email, authority: external}
+"""
+# A transaction-mode reconciliation of two files: needs nothing on the platform.
+FILE_RULES = """\
+name: files
+version: 1
+left: {label: a, columns: {id: id, amount: amount, date: ts}, default_currency: usd}
+right: {label: b, columns: {id: id, amount: amount, date: ts}, default_currency: usd}
+passes: [{name: exact, match: amount_date, date_window: 1d}]
+"""
 BODIES = {
     ("POST", "/v1/billing/meters"): lambda ids: {
         "display_name": "Mine",
@@ -128,6 +154,14 @@ BODIES = {
     ("POST", "/v1/credit_notes"): lambda ids: {"invoice": ids["open_invoice"], "amount": "1"},
     ("POST", "/v1/credit_notes/{id}"): lambda ids: {"memo": "stolen"},
     ("POST", "/v1/credit_notes/{id}/void"): lambda ids: {},
+    # A run of two files the intruder can read is the intruder's own run.
+    ("POST", "/v1/reconciliation/runs"): lambda ids: {
+        "rules": FILE_RULES,
+        "left": ids["ledger_file"],
+        "right": ids["ledger_file"],
+    },
+    ("POST", "/v1/reconciliation/repair_plans"): lambda ids: {"run": ids["reconciliation_run"]},
+    ("POST", "/v1/reconciliation/repair_plans/{id}/apply"): lambda ids: {"approval_token": "t"},
 }
 # Lists that take one of the owner's objects as a required filter.
 QUERIES = {
@@ -139,6 +173,9 @@ QUERIES = {
     ("GET", "/v1/credit_notes/preview/lines"): lambda ids: {
         "invoice": ids["open_invoice"],
         "amount": "1",
+    },
+    ("GET", "/v1/reconciliation/runs/{id}/diff"): lambda ids: {
+        "against": ids["reconciliation_run"]
     },
 }
 
@@ -158,6 +195,7 @@ NAMES_OWNER_OBJECTS = {
     ("POST", "/v1/credit_notes"),
     ("GET", "/v1/credit_notes/preview"),
     ("GET", "/v1/credit_notes/preview/lines"),
+    ("POST", "/v1/reconciliation/repair_plans"),
 }
 
 
@@ -173,7 +211,7 @@ def _snapshot(store) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def owner_objects(api) -> dict[str, str]:
+def owner_objects(api, tmp_path) -> dict[str, str]:
     clock = api.post("/v1/test_helpers/test_clocks", data={"frozen_time": "1700000000"}).json()
     customer = api.post(
         "/v1/customers", data={"email": "owner@example.com", "test_clock": clock["id"]}
@@ -239,7 +277,19 @@ def owner_objects(api) -> dict[str, str]:
         data={"customer": customer["id"], "items[0][price]": recurring_price["id"]},
     ).json()
     event = api.get("/v1/events", params={"limit": 1}).json()["data"][0]
+    crm_file = tmp_path / "crm.csv"
+    crm_file.write_text(f"stripe_id,email\n{customer['id']},owner@crm.example.com\n")
+    run = api.post(
+        "/v1/reconciliation/runs",
+        data={"rules": CRM_RULES, "left": "platform:customers", "right": str(crm_file)},
+    ).json()
+    plan = api.post("/v1/reconciliation/repair_plans", data={"run": run["id"]}).json()
+    ledger_file = tmp_path / "ledger.csv"
+    ledger_file.write_text("id,amount,ts\nt1,100,1700000000\n")
     return {
+        "ledger_file": str(ledger_file),
+        "reconciliation_run": run["id"],
+        "repair_plan": plan["id"],
         "customer": customer["id"],
         "clock": clock["id"],
         "endpoint": endpoint["id"],
