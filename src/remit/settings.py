@@ -13,6 +13,11 @@ class Settings:
     data_dir: Path
     sqlite_synchronous: str
     plugins_allowed: frozenset[str]
+    # What a reconciliation run created through the API may read (the CLI reads anything its
+    # user can): files and SQLite databases under these folders, other databases whose URL
+    # starts with one of these prefixes.
+    reconcile_roots: tuple[Path, ...] = ()
+    reconcile_databases: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -25,4 +30,13 @@ class Settings:
                 f"REMIT_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA: {synchronous}"
             )
         allowed = frozenset(p.strip() for p in env.get("REMIT_PLUGINS", "").split(",") if p.strip())
-        return cls(url, data_dir, synchronous, allowed)
+        roots = env.get("REMIT_RECONCILE_ROOTS", str(data_dir / "reconcile"))
+        databases = env.get("REMIT_RECONCILE_DATABASES", "")
+        return cls(
+            url,
+            data_dir,
+            synchronous,
+            allowed,
+            tuple(Path(p) for p in roots.split(os.pathsep) if p.strip()),
+            tuple(p.strip() for p in databases.split(",") if p.strip()),
+        )

@@ -211,7 +211,8 @@ def _snapshot(store) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def owner_objects(api, tmp_path) -> dict[str, str]:
+def owner_objects(api, tmp_path, monkeypatch) -> dict[str, str]:
+    monkeypatch.setenv("REMIT_RECONCILE_ROOTS", str(tmp_path))
     clock = api.post("/v1/test_helpers/test_clocks", data={"frozen_time": "1700000000"}).json()
     customer = api.post(
         "/v1/customers", data={"email": "owner@example.com", "test_clock": clock["id"]}

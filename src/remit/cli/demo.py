@@ -14,6 +14,7 @@ prints what the platform recorded.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -165,6 +166,8 @@ def run_demo(port: int = 0) -> int:
     )
     receiver = Receiver()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    # The reconciliation chapter's runs, created through the API, read the demo's own files.
+    os.environ["REMIT_RECONCILE_ROOTS"] = str(DEMO_DIR.resolve())
     office = BackOffice(DEMO_DIR / "back_office.db")
     receiver.consumer = office.consume
     app = build_app(settings, run_worker=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from runs_support import BANK_LATER, CRM_RULES, REJECTED_LINE, RULES, write_crm, write_inputs
 
 from conftest import new_account
@@ -15,6 +16,12 @@ from remit.store.engine import Store
 
 RUNS = "/v1/reconciliation/runs"
 PLANS = "/v1/reconciliation/repair_plans"
+
+
+@pytest.fixture(autouse=True)
+def _api_may_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over the API, runs read files only under REMIT_RECONCILE_ROOTS: here, the test's."""
+    monkeypatch.setenv("REMIT_RECONCILE_ROOTS", str(tmp_path))
 
 
 def create_run(api: httpx.Client, directory: Path, bank: str | None = None) -> dict[str, Any]:
@@ -174,3 +181,17 @@ def test_an_idempotency_key_replays_the_run_rather_than_running_it_again(
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json() == first.json()
     assert [run["id"] for run in api.get(RUNS).json()["data"]] == [first.json()["id"]]
+
+
+def test_the_api_reads_no_file_outside_its_roots(
+    api: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    monkeypatch.setenv("REMIT_RECONCILE_ROOTS", str(tmp_path / "inside"))
+    answer = api.post(RUNS, data={"rules": RULES, "left": f"file:{outside}/a.csv",
+                                  "right": "file:/etc/passwd"})  # fmt: skip
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "source_not_allowed"
+    assert answer.json()["error"]["param"] == "left"
+    assert api.get(RUNS).json()["data"] == []

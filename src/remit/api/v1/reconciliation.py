@@ -23,12 +23,14 @@ from remit.api.routing import Route
 from remit.api.v1.reconciliation_pages import breaks_page, matches_page, rejects_page
 from remit.context import CallContext
 from remit.fde.reconcile import repair, runs
+from remit.fde.reconcile.access import check_api_source
 from remit.fde.reconcile.diff import diff
 from remit.fde.reconcile.model import BREAK_TYPES, SourceSpec
 from remit.fde.reconcile.render import run as render_run
 from remit.fde.reconcile.sources import parse_source
 from remit.fde.reconcile.tables import reconciliation_repair_plans, reconciliation_runs
 from remit.primitives.errors import InvalidRequestError
+from remit.settings import Settings
 from remit.store.engine import Store
 
 RUNS = "/v1/reconciliation/runs"
@@ -57,11 +59,12 @@ APPLY_PLAN = Schema({"approval_token": Str(max_length=500, blank_ok=False)},
 
 
 def _create_run(conn: sa.Connection, ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    settings = Settings.from_env()
+    left, right = _source(params["left"], "left"), _source(params["right"], "right")
+    check_api_source(left, "left", settings.reconcile_roots, settings.reconcile_databases)
+    check_api_source(right, "right", settings.reconcile_roots, settings.reconcile_databases)
     request = runs.RunRequest(
-        rules_text=params["rules"],
-        left=_source(params["left"], "left"),
-        right=_source(params["right"], "right"),
-        cutoff_ts=params.get("cutoff"),
+        rules_text=params["rules"], left=left, right=right, cutoff_ts=params.get("cutoff")
     )
     # The run writes in a transaction of its own once DuckDB is done: this call's
     # connection is a read that stays idle meanwhile.
