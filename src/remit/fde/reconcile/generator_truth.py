@@ -118,7 +118,7 @@ def score(duck: duckdb.DuckDBPyConnection, truth_path: Path) -> Quality:
 def _stage(duck: duckdb.DuckDBPyConnection, truth_path: Path) -> None:
     """Temp tables the counts read: the truth, duplicate twins mapped to one id, the found
     pairs, the expected breaks, and every (break, side, record) the found breaks name."""
-    duck.execute(f"CREATE OR REPLACE TEMP TABLE gen_truth AS SELECT * FROM {_reader(truth_path)}")
+    duck.execute(f"CREATE OR REPLACE TEMP VIEW gen_truth AS SELECT * FROM {_reader(truth_path)}")
     duck.execute("""
         CREATE OR REPLACE TEMP TABLE gen_canon AS
         SELECT right_id AS id, LEAST(right_id, twin_id) AS canon
