@@ -31,4 +31,7 @@ def connect(
     # Results must not depend on how threads interleave (determinism, DESIGN §2.8):
     # every query that needs an order says so, and scans keep the order they read in.
     duck.execute("SET preserve_insertion_order = true")
+    # DuckDB draws a progress bar on stdout for long queries, even into a pipe; callers
+    # report progress their own way (the CLI's bar on stderr).
+    duck.execute("SET enable_progress_bar = false")
     return duck
