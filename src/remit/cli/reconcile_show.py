@@ -6,6 +6,7 @@ Everything here reads the wire objects (``reconciliation.run``, ``.run_diff``,
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +24,10 @@ from rich.table import Table
 
 from remit.primitives.money import format_amount
 
-console = Console()
+# Piped into a file or another program, rich would fit the tables to 80 columns and cut
+# amounts short; results keep every digit instead.
+PIPED_WIDTH = 200
+console = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 # The progress bar, notes and errors go to stderr; results to stdout.
 notes = Console(stderr=True)
 
