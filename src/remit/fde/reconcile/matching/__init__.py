@@ -1,9 +1,10 @@
 """Transaction-mode matching: the rules' passes, strict to loose, over two sides' records
 in DuckDB, then a typed break for every record no pass matched.
 
-Reads ``left_records`` and ``right_records`` (``model.RECORD_COLUMNS``); writes ``matches``
-(one row per member record, ``match_no`` = the line of the match's first left record) and
-``breaks`` (ordered by ``break_key``). ``matches`` has no physical order: read it with
+Reads ``left_records`` and ``right_records`` (``model.RECORD_COLUMNS``); leaves ``matches``
+(one row per member record, ``match_no`` = the line of the match's first left record; a
+view over the passes' own tables, see ``output``) and the table ``breaks`` (in
+``break_key`` order). ``matches`` has no physical order: read it with
 ``ORDER BY match_no, side, record_id``. Everything is set-based SQL; Python only loops
 over passes and assignment rounds, never over records.
 """
@@ -16,7 +17,12 @@ import duckdb
 
 from remit.fde.reconcile.matching.classify import classify
 from remit.fde.reconcile.matching.expr import drop
-from remit.fde.reconcile.matching.passes import create_matches, run_pass
+from remit.fde.reconcile.matching.output import (
+    PassOutcome,
+    create_matches_view,
+    forget_previous_run,
+)
+from remit.fde.reconcile.matching.passes import run_pass
 from remit.fde.reconcile.matching.prelude import SIDES, prepare
 from remit.fde.reconcile.matching.summary import summarize
 from remit.fde.reconcile.model import Summary, TransactionRules
@@ -39,24 +45,29 @@ def run_transactions(
     stages = len(rules.passes) + 3
     report = progress or _silent
     report("checking records", 0, stages)
+    forget_previous_run(duck)
     prepare(duck)
-    create_matches(duck)
     left, right = "rx_left_active", "rx_right_active"
-    matched_pairs = ties = 0
+    outcomes: list[PassOutcome] = []
     for pass_no, p in enumerate(rules.passes, start=1):
         report(f"pass {p.name}", pass_no, stages)
-        new_left, new_right, outcome = run_pass(duck, pass_no, p, left, right)
-        for old, new in ((left, new_left), (right, new_right)):
+        outcome = run_pass(duck, pass_no, p, left, right)
+        for old, new in ((left, outcome.left), (right, outcome.right)):
             if old != new and old.startswith("rx_open_"):
                 drop(duck, old)
-        left, right = new_left, new_right
-        matched_pairs += outcome.matches
-        ties += outcome.ties
+        left, right = outcome.left, outcome.right
+        outcomes.append(outcome)
+    create_matches_view(duck, outcomes)
     report("classifying breaks", stages - 2, stages)
     classify(duck, rules, left, right)
     drop(duck, *(name for name in (left, right) if name.startswith("rx_open_")))
     report("summarizing", stages - 1, stages)
-    summary = summarize(duck, cutoff_ts=cutoff_ts, matched_pairs=matched_pairs, ties=ties)
+    summary = summarize(
+        duck,
+        cutoff_ts=cutoff_ts,
+        matched_pairs=sum(o.matches for o in outcomes),
+        ties=sum(o.ties for o in outcomes),
+    )
     for side in SIDES:
         duck.execute(f"DROP VIEW IF EXISTS rx_{side}_active")
     drop(duck, "rx_found", *(f"rx_{side}_dups" for side in SIDES))

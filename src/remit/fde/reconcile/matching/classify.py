@@ -6,7 +6,7 @@ In order, each step taking only what the previous ones left:
    whose twin on its own side (same currency, amount, date and reference) was matched or
    is an earlier open record: the later copy is the duplicate.
 2. Pairs across the sides, one-to-one by the same assignment as the passes, preferring
-   ``timing`` (same reference - or a reference missing on either side and the very same
+   ``timing`` (same reference - or no reference on either side and the very same
    amount - amount within the reference pass's tolerance, dates within ``timing_window``),
    then ``amount_mismatch`` (same reference and currency, amount outside that tolerance),
    then ``currency_mismatch`` (same reference, other currency).
@@ -23,7 +23,14 @@ import duckdb
 
 from remit.fde.reconcile.matching import detail
 from remit.fde.reconcile.matching.assign import assign
-from remit.fde.reconcile.matching.expr import bucket, drop, lit, spread, within
+from remit.fde.reconcile.matching.expr import (
+    bucketed,
+    drop,
+    lit,
+    same_buckets,
+    spread,
+    within,
+)
 from remit.fde.reconcile.matching.prelude import SIDES
 from remit.fde.reconcile.model import AmountTolerance, Side, TransactionRules
 
@@ -128,6 +135,7 @@ def _pairs(
     """Pair breaks: one candidate per (left, right, type), c1 the type's preference."""
     near = within("l.amount", "r.amount", reference_tolerance(rules))
     window = int(rules.timing_window_s)
+    dims = [("ts", window)]
     head = "l.line_no AS l_key, r.line_no AS r_key, l.record_id AS l_id, r.record_id AS r_id"
     by_reference = "FROM rx_rest_left l JOIN rx_rest_right r ON l.reference = r.reference"
     candidates = f"""
@@ -136,10 +144,10 @@ def _pairs(
         WHERE {near} AND ABS(l.ts - r.ts) <= {window}
         UNION ALL
         SELECT {head}, 0, ABS(l.ts - r.ts), 0
-        FROM (SELECT *, {bucket("ts", window)} AS b FROM rx_rest_left) l
-        JOIN ({spread("rx_rest_right", "ts", window)}) r
-          ON l.currency = r.currency AND l.amount = r.amount AND l.b = r.b
-        WHERE (l.reference IS NULL OR r.reference IS NULL) AND ABS(l.ts - r.ts) <= {window}
+        FROM ({bucketed("rx_rest_left", dims)}) l
+        JOIN ({spread("rx_rest_right", dims)}) r
+          ON l.currency = r.currency AND l.amount = r.amount AND {same_buckets(dims)}
+        WHERE l.reference IS NULL AND r.reference IS NULL AND ABS(l.ts - r.ts) <= {window}
         UNION ALL
         SELECT {head}, 1, ABS(l.amount - r.amount), ABS(l.ts - r.ts)
         {by_reference} AND l.currency = r.currency WHERE NOT {near}

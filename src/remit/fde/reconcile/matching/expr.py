@@ -1,11 +1,14 @@
 """SQL fragments every matching stage shares: literals, the amount tolerance, the date
-window and the time buckets that keep window joins hash joins.
+window and the buckets (of time, of amount) that keep window joins hash joins.
 
 Everything here returns SQL text in the portable subset (``ABS``, ``GREATEST``, ``CASE``,
 integer arithmetic): the same predicates can run on a distributed SQL engine later.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import product
 
 import duckdb
 
@@ -42,20 +45,41 @@ def in_window(ts_a: str, ts_b: str, window_s: int | None) -> str:
     return f"ABS({ts_a} - {ts_b}) <= {int(window_s)}"
 
 
-def bucket(ts: str, window_s: int) -> str:
-    """A time bucket at least ``window_s`` wide. Buckets grow with time, so two dates at
-    most a window apart sit in the same or adjacent buckets: joining one side's bucket
-    with the other's bucket - 1, + 0 and + 1 finds every pair a window apart without a
-    cross join."""
-    return f"({ts} // {max(int(window_s), 1)})"
+# A blocking dimension: (column, reach). Two values at most ``reach`` apart must meet.
+Dimension = tuple[str, int]
 
 
-def spread(relation: str, ts: str, window_s: int) -> str:
-    """``relation`` three times, with ``b`` = its bucket shifted by -1, 0 and +1 (see
-    :func:`bucket`): the side that is probed against the other's plain bucket."""
+def bucket(value: str, reach: int) -> str:
+    """A bucket at least ``reach`` wide. Buckets grow with the value, so two values at most
+    ``reach`` apart sit in the same or adjacent buckets: joining one side's bucket with the
+    other's bucket - 1, + 0 and + 1 finds every such pair without a cross join."""
+    return f"({value} // {max(int(reach), 1)})"
+
+
+def bucketed(relation: str, dims: Sequence[Dimension]) -> str:
+    """``relation`` with its buckets ``b0, b1, ...``: the side that is built on."""
+    cols = ", ".join(f"{bucket(col, reach)} AS b{i}" for i, (col, reach) in enumerate(dims))
+    return f"SELECT *, {cols} FROM {relation}"
+
+
+def spread(relation: str, dims: Sequence[Dimension]) -> str:
+    """``relation`` once per combination of shifts -1, 0, +1 of its buckets (3 copies per
+    dimension): the side that probes the other's plain buckets."""
+    combos = product((-1, 0, 1), repeat=len(dims))
     return " UNION ALL ".join(
-        f"SELECT *, {bucket(ts, window_s)} + ({shift}) AS b FROM {relation}" for shift in (-1, 0, 1)
+        "SELECT *, "
+        + ", ".join(
+            f"{bucket(col, reach)} + ({shift}) AS b{i}"
+            for i, ((col, reach), shift) in enumerate(zip(dims, shifts, strict=True))
+        )
+        + f" FROM {relation}"
+        for shifts in combos
     )
+
+
+def same_buckets(dims: Sequence[Dimension]) -> str:
+    """The join condition pairing ``l``'s buckets with ``r``'s shifted ones."""
+    return " AND ".join(f"l.b{i} = r.b{i}" for i in range(len(dims)))
 
 
 def drop(duck: duckdb.DuckDBPyConnection, *tables: str) -> None:
