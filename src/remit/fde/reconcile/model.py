@@ -10,23 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 Side = Literal["left", "right"]
 Mode = Literal["transaction", "state"]
 PassKind = Literal["reference", "amount_date", "tolerance", "group", "fuzzy"]
 AmountFormat = Literal["minor", "decimal"]
 
-BREAK_TYPES = (
-    "missing_in_platform",
-    "missing_in_external",
-    "amount_mismatch",
-    "timing",
-    "duplicate",
-    "currency_mismatch",
-    "field_divergence",
-    "stale",
-)
 BreakType = Literal[
     "missing_in_platform",
     "missing_in_external",
@@ -37,6 +27,7 @@ BreakType = Literal[
     "field_divergence",
     "stale",
 ]
+BREAK_TYPES: tuple[str, ...] = get_args(BreakType)
 
 # The canonical transaction record, one DuckDB table per side: ``left_records`` and
 # ``right_records``. ``line_no`` is where the row sits in its source (a CSV's header is
