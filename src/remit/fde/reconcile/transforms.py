@@ -49,6 +49,9 @@ __all__ = [
     "THOUSANDS_SEPARATORS",
     "Parsed",
     "amount_expr",
+    "amount_from_parts",
+    "amount_parts_sql",
+    "clean_sql",
     "create_currency_table",
     "currency_expr",
     "decimal_mark",
@@ -58,6 +61,8 @@ __all__ = [
     "quote_literal",
     "strptime_directives",
     "timestamp_expr",
+    "timestamp_from_us",
+    "timestamp_us_sql",
 ]
 
 # 15 significant digits of minor units: 10^15 - 1 cents is ten trillion dollars, and
@@ -126,7 +131,7 @@ def decimal_mark(thousands: str | None) -> str:
     return "," if thousands == "." else "."
 
 
-def _clean(col_sql: str) -> str:
+def clean_sql(col_sql: str) -> str:
     """The cell as text without surrounding spaces, NULL when empty: the missing-value
     convention. Only spaces are trimmed: DuckDB's one-argument TRIM is several times
     cheaper than trimming a character set, and a tab inside a cell is rare enough to be
@@ -170,6 +175,55 @@ def _amount_pattern(fmt: AmountFormat, thousands: str | None) -> str:
     return f"^([+-]?)({whole})?(?:{literal(decimal_mark(thousands))}([0-9]*))?$"
 
 
+def amount_parts_sql(col_sql: str, fmt: AmountFormat, thousands: str | None = None) -> str:
+    """The cell's (sign, whole, fraction) struct: NULL for a missing cell, three empty
+    texts for one that is not a number. The one regular expression an amount costs;
+    :func:`amount_from_parts` reads everything else from its captures."""
+    if thousands is not None and thousands not in THOUSANDS_SEPARATORS:
+        raise ValueError(f"unsupported thousands separator {thousands!r}")
+    pattern = quote_literal(_amount_pattern(fmt, thousands))
+    return f"regexp_extract({clean_sql(col_sql)}, {pattern}, ['sign', 'whole', 'fraction'])"
+
+
+def amount_from_parts(
+    parts: str,
+    fmt: AmountFormat,
+    e: str,
+    thousands: str | None = None,
+    negate: bool = False,
+    *,
+    required: bool = False,
+) -> Parsed:
+    """Value and error from :func:`amount_parts_sql`'s struct ``parts`` and the exponent
+    ``e``. Both are referred to many times: callers pass columns (or a ``_let``
+    binding) so the cell is not parsed again for each reference."""
+    whole, fraction = f"{parts}.whole", f"{parts}.fraction"
+    if thousands is not None:
+        whole = f"replace({whole}, {quote_literal(thousands)}, '')"
+    present = f"({parts}.whole <> '' OR {fraction} <> '')"
+    minus, plus = ("1", "-1") if negate else ("-1", "1")
+    sign = f"CASE {parts}.sign WHEN '-' THEN {minus} ELSE {plus} END"
+    if fmt == "minor":
+        digits, fits, known = whole, "TRUE", "TRUE"
+    else:
+        digits = f"{whole} || rpad({fraction}, {e}, '0')"
+        # Digits past the exponent may only be zeros: "12.340" is exact, "12.345" is not.
+        tail_zero = f"regexp_full_match(substr({fraction}, {e} + 1), '0*')"
+        fits = f"(length({whole}) + {e} <= {MAX_AMOUNT_DIGITS} AND {tail_zero})"
+        known = f"{e} IS NOT NULL"
+    value = (
+        f"CASE WHEN {present} AND {known} AND {fits} "
+        f"THEN {sign} * CAST(('0' || {digits}) AS BIGINT) END"
+    )
+    error = (
+        f"CASE WHEN {parts} IS NULL THEN {_missing(required)} "
+        f"WHEN NOT {present} THEN 'invalid_amount' "
+        f"WHEN NOT ({known}) THEN 'invalid_currency' "
+        f"WHEN NOT {fits} THEN 'invalid_amount' END"
+    )
+    return Parsed(value, error)
+
+
 def amount_expr(
     col_sql: str,
     fmt: AmountFormat,
@@ -188,40 +242,14 @@ def amount_expr(
     amounts of 10^15 minor units or more are ``invalid_amount`` too. A decimal whose
     exponent is NULL (unknown currency) is ``invalid_currency``.
     """
-    if thousands is not None and thousands not in THOUSANDS_SEPARATORS:
-        raise ValueError(f"unsupported thousands separator {thousands!r}")
-    pattern = quote_literal(_amount_pattern(fmt, thousands))
-    fields = {
-        "parts": f"regexp_extract({_clean(col_sql)}, {pattern}, ['sign', 'whole', 'fraction'])"
-    }
     v = "__remit_amount"
-    parts, e = f"{v}.parts", f"{v}.exponent"
-    whole, fraction = f"{parts}.whole", f"{parts}.fraction"
-    if thousands is not None:
-        whole = f"replace({whole}, {quote_literal(thousands)}, '')"
-    present = f"({parts}.whole <> '' OR {fraction} <> '')"
-    minus, plus = ("1", "-1") if negate else ("-1", "1")
-    sign = f"CASE {parts}.sign WHEN '-' THEN {minus} ELSE {plus} END"
-    if fmt == "minor":
-        digits, fits, known = whole, "TRUE", "TRUE"
-    else:
+    fields = {"parts": amount_parts_sql(col_sql, fmt, thousands)}
+    if fmt != "minor":
         fields["exponent"] = exponent_sql
-        digits = f"{whole} || rpad({fraction}, {e}, '0')"
-        # Digits past the exponent may only be zeros: "12.340" is exact, "12.345" is not.
-        tail_zero = f"regexp_full_match(substr({fraction}, {e} + 1), '0*')"
-        fits = f"(length({whole}) + {e} <= {MAX_AMOUNT_DIGITS} AND {tail_zero})"
-        known = f"{e} IS NOT NULL"
-    value = (
-        f"CASE WHEN {present} AND {known} AND {fits} "
-        f"THEN {sign} * CAST(('0' || {digits}) AS BIGINT) END"
+    parsed = amount_from_parts(
+        f"{v}.parts", fmt, f"{v}.exponent", thousands, negate, required=required
     )
-    error = (
-        f"CASE WHEN {parts} IS NULL THEN {_missing(required)} "
-        f"WHEN NOT {present} THEN 'invalid_amount' "
-        f"WHEN NOT ({known}) THEN 'invalid_currency' "
-        f"WHEN NOT {fits} THEN 'invalid_amount' END"
-    )
-    return Parsed(_let(v, fields, value), _let(v, fields, error))
+    return Parsed(_let(v, fields, parsed.value_sql), _let(v, fields, parsed.error_sql))
 
 
 def strptime_directives(pattern: str) -> list[str]:
@@ -242,7 +270,7 @@ def _naive_us(ts_sql: str, timezone: str) -> str:
     return f"epoch_us(timezone({quote_literal(timezone)}, {ts_sql}))"
 
 
-def _timestamp_us(s: str, date_format: DateFormat) -> str:
+def timestamp_us_sql(s: str, date_format: DateFormat) -> str:
     """Epoch microseconds of the cleaned text ``s``, NULL when it cannot be read.
     Microseconds, not milliseconds: ``epoch_ms`` rounds, and flooring must see every
     sub-second digit a strptime ``%f`` read (``.999999`` stays in its second)."""
@@ -270,24 +298,29 @@ def _timestamp_us(s: str, date_format: DateFormat) -> str:
     return _naive_us(parsed, date_format.timezone)
 
 
+def timestamp_from_us(s: str, us: str, *, required: bool = False) -> Parsed:
+    """Value and error from the cleaned text ``s`` and its :func:`timestamp_us_sql`
+    ``us``, both columns (or bindings): the error needs no second parse."""
+    error = (
+        f"CASE WHEN {s} IS NULL THEN {_missing(required)} WHEN {us} IS NULL THEN 'invalid_date' END"
+    )
+    return Parsed(_floor_seconds(us), error)
+
+
 def timestamp_expr(col_sql: str, date_format: DateFormat, *, required: bool = False) -> Parsed:
     """BIGINT Unix seconds (UTC) from ``unix``, ``unix_ms``, ``iso8601`` or a strptime
     pattern; anything unreadable (including "2024-02-30") is ``invalid_date``."""
     v, u = "__remit_ts", "__remit_us"
-    fields = {"s": _clean(col_sql)}
-    us = _timestamp_us(f"{v}.s", date_format)
-    value = _let(u, {"us": _let(v, fields, us)}, _floor_seconds(f"{u}.us"))
-    error = (
-        f"CASE WHEN {v}.s IS NULL THEN {_missing(required)} "
-        f"WHEN ({us}) IS NULL THEN 'invalid_date' END"
-    )
-    return Parsed(value, _let(v, fields, error))
+    us = timestamp_us_sql(f"{v}.s", date_format)
+    text = _let(v, {"s": clean_sql(col_sql)}, f"{{'s': {v}.s, 'us': {us}}}")
+    parsed = timestamp_from_us(f"{u}.t.s", f"{u}.t.us", required=required)
+    return Parsed(_let(u, {"t": text}, parsed.value_sql), _let(u, {"t": text}, parsed.error_sql))
 
 
 def currency_expr(col_sql: str, *, allowed: tuple[str, ...] = (), required: bool = False) -> Parsed:
     """The lower-case ISO code. Unknown to remit -> ``invalid_currency``; known but not
     in ``allowed`` (when given) -> ``currency_not_allowed``. Needs the currency table."""
-    s = f"lower({_clean(col_sql)})"
+    s = f"lower({clean_sql(col_sql)})"
     known = f"{s} IN (SELECT currency FROM currency_exponents)"
     permitted = "TRUE"
     if allowed:
@@ -326,7 +359,7 @@ def field_expr(col_sql: str, mapping: FieldMapping, currency_sql: str | None) ->
     """
     transform = mapping.transform
     raw = f"CAST({col_sql} AS VARCHAR)"
-    s = _clean(col_sql)
+    s = clean_sql(col_sql)
     if transform == "none":
         return Parsed(f"NULLIF({raw}, '')", "NULL")
     if transform == "trim":
@@ -346,7 +379,7 @@ def field_expr(col_sql: str, mapping: FieldMapping, currency_sql: str | None) ->
             if mapping.default_currency is None:
                 raise ValueError(f"{mapping.platform}: decimal needs a currency")
             currency_sql = quote_literal(mapping.default_currency)
-        code = f"lower({_clean(currency_sql)})"
+        code = f"lower({clean_sql(currency_sql)})"
         parsed = amount_expr(col_sql, "decimal", exponent_sql(code), mapping.thousands)
     else:
         raise ValueError(f"unknown transform {transform!r}")
