@@ -5,6 +5,7 @@ amounts in sentences written exactly as the rest of remit writes them."""
 from __future__ import annotations
 
 import duckdb
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matching_support import BY_AMOUNT_AND_DATE, BY_REFERENCE, R, breaks, duck_with, rules
@@ -12,6 +13,7 @@ from matching_support import BY_AMOUNT_AND_DATE, BY_REFERENCE, R, breaks, duck_w
 from remit.fde.reconcile.matching import run_transactions
 from remit.fde.reconcile.matching.detail import money, places
 from remit.primitives.currency import supported_currencies
+from remit.primitives.errors import InvalidRequestError
 from remit.primitives.money import format_amount
 
 
@@ -100,6 +102,18 @@ def test_a_second_run_on_the_same_connection_starts_clean() -> None:
     run_transactions(duck, rules(BY_REFERENCE, BY_AMOUNT_AND_DATE))
 
     assert (_matched(duck), breaks(duck)) == first
+
+
+def test_records_refused_leave_the_previous_run_s_results_alone() -> None:
+    duck = duck_with([R("ch_1", 100, ref="a")], [R("bt_1", 100, ref="a")])
+    run_transactions(duck, rules(BY_REFERENCE))
+    before = (_matched(duck), breaks(duck))
+    duck.execute("UPDATE left_records SET amount = NULL")
+
+    with pytest.raises(InvalidRequestError):
+        run_transactions(duck, rules(BY_REFERENCE))
+
+    assert (_matched(duck), breaks(duck)) == before
 
 
 def test_an_empty_side_leaves_every_record_of_the_other_missing() -> None:

@@ -23,7 +23,7 @@ from remit.fde.reconcile.matching.output import (
     forget_previous_run,
 )
 from remit.fde.reconcile.matching.passes import run_pass
-from remit.fde.reconcile.matching.prelude import SIDES, prepare
+from remit.fde.reconcile.matching.prelude import SIDES, check, split
 from remit.fde.reconcile.matching.summary import summarize
 from remit.fde.reconcile.model import Summary, TransactionRules
 from remit.primitives.errors import InvalidRequestError
@@ -45,8 +45,9 @@ def run_transactions(
     stages = len(rules.passes) + 3
     report = progress or _silent
     report("checking records", 0, stages)
+    dup_sides = check(duck)
     forget_previous_run(duck)
-    prepare(duck)
+    split(duck, dup_sides)
     left, right = "rx_left_active", "rx_right_active"
     outcomes: list[PassOutcome] = []
     for pass_no, p in enumerate(rules.passes, start=1):

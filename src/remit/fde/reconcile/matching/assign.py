@@ -42,7 +42,7 @@ def assign(
     contested = """l_key IN (SELECT l_key FROM rx_multi_l)
         OR r_key IN (SELECT r_key FROM rx_multi_r)"""
     duck.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {accepted} AS
+        f"""CREATE OR REPLACE TABLE {accepted} AS
         SELECT {cols}, CAST(0 AS BIGINT) AS alternatives FROM {candidates}
         WHERE NOT ({contested})"""
     )

@@ -5,8 +5,9 @@ A 1:1 pass keeps its accepted pairs in a wide table ``rx_m<n>`` (a left and a ri
 record per row); a group pass keeps its members in ``rx_g<n>``. ``matches`` unions them
 in the long form. Writing ten million pairs as twenty million long rows of four text
 columns would cost a quarter of a 10M run; the view gives readers the same rows (with
-``ORDER BY match_no, side, record_id``) without that copy. The backing tables stay
-until the next run on the same connection replaces them.
+``ORDER BY match_no, side, record_id``) without that copy. The view and its backing
+tables are ordinary (not TEMP) objects, visible to every cursor of the database like
+``breaks``, and stay until the next run on the same database replaces them.
 """
 
 from __future__ import annotations
@@ -77,4 +78,4 @@ def create_matches_view(duck: duckdb.DuckDBPyConnection, outcomes: Sequence[Pass
     typed = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in MATCH_COLUMNS)
     parts = [o.members for o in outcomes if o.members is not None]
     body = " UNION ALL ".join(parts) if parts else f"SELECT {typed} WHERE FALSE"
-    duck.execute(f"CREATE OR REPLACE TEMP VIEW matches AS {body}")
+    duck.execute(f"CREATE OR REPLACE VIEW matches AS {body}")

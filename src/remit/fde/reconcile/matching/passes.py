@@ -37,7 +37,7 @@ def run_pass(
     if p.kind == "group":
         kept = f"rx_g{pass_no}"
         assign(duck, "rx_cand", GROUP_COLUMNS, "rx_accepted")
-        duck.execute(f"CREATE OR REPLACE TEMP TABLE {kept} AS {_group_members(p, left, right)}")
+        duck.execute(f"CREATE OR REPLACE TABLE {kept} AS {_group_members(p, left, right)}")
         members = group_members_sql(kept, p.name)
         accepted = "rx_accepted"
     else:

@@ -27,20 +27,21 @@ _SHOWN_LINES = 5
 _REQUIRED = ("line_no", "record_id", "amount", "currency", "ts")
 
 
-def prepare(duck: duckdb.DuckDBPyConnection) -> None:
-    """Check both sides, then split each into its active records and its id duplicates."""
+def check(duck: duckdb.DuckDBPyConnection) -> tuple[Side, ...]:
+    """Check both sides (reading only); return the sides where some id repeats."""
     problems: list[str] = []
-    dup_sides: list[Side] = []
-    for side in SIDES:
-        has_dups = _check(duck, side, problems)
-        if has_dups:
-            dup_sides.append(side)
+    dup_sides = tuple(side for side in SIDES if _check(duck, side, problems))
     if problems:
         raise InvalidRequestError(
             "The records cannot be matched: " + " ".join(problems),
             code="invalid_records",
             param=None,
         )
+    return dup_sides
+
+
+def split(duck: duckdb.DuckDBPyConnection, dup_sides: tuple[Side, ...]) -> None:
+    """Split each side into its active records and its id duplicates."""
     for side in SIDES:
         _split(duck, side, side in dup_sides)
 
