@@ -4,7 +4,7 @@ Every builder reads two relations of open records (``RECORD_FIELDS`` of the prel
 yields rows keyed by ``l_key`` / ``r_key`` (a record's line, or a group's first line),
 ordered for tie-breaks by ``l_id`` / ``r_id`` (record ids, or a group's ``group_ref``), and
 costs ``c1, c2, c3`` compared in that order: lower is better. Every join is an equi-join
-on currency plus a key (reference, amount, group reference or a time bucket) so DuckDB
+on currency plus a key (amount, group reference, or buckets of time and amount) so DuckDB
 runs it as a hash join; none is a cross join.
 """
 
@@ -47,9 +47,10 @@ _TIME_GAP = "ABS(l.ts - r.ts)"
 
 
 def candidates_sql(p: Pass, left: str, right: str) -> str:
-    """The candidates of pass ``p`` between open records ``left`` and ``right``."""
-    if p.kind == "reference":
-        return _reference(p, left, right)
+    """The candidates of pass ``p`` between open records ``left`` and ``right``. Reference
+    passes are not built here: ``reference.run_reference`` joins, assigns and keeps their
+    pairs in one go."""
+    assert p.kind != "reference", "reference passes run in reference.py"
     if p.kind == "amount_date":
         return _amount_date(p, left, right)
     if p.kind == "tolerance":
@@ -57,14 +58,6 @@ def candidates_sql(p: Pass, left: str, right: str) -> str:
     if p.kind == "fuzzy":
         return _fuzzy(p, left, right)
     return _group(p, left, right)
-
-
-def _reference(p: Pass, left: str, right: str) -> str:
-    """Equal non-null reference (a NULL never equals anything, so no extra test)."""
-    return f"""SELECT {_PAIR_HEAD}, {_AMOUNT_GAP} AS c1, {_TIME_GAP} AS c2, 0 AS c3
-    FROM {left} l JOIN {right} r ON l.currency = r.currency AND l.reference = r.reference
-    WHERE {within("l.amount", "r.amount", p.tolerance)}
-      AND {in_window("l.ts", "r.ts", p.date_window_s)}"""
 
 
 def _amount_date(p: Pass, left: str, right: str) -> str:
