@@ -17,6 +17,7 @@ from remit.primitives.money import (
     MAX_UNIT_DECIMALS,
     Money,
     RoundingMode,
+    decimal_string,
     format_amount,
     major_to_minor,
     parse_unit_amount_decimal,
@@ -398,3 +399,10 @@ def test_allocate_examples(total: int, weights: list[int], expected: list[int]) 
 def test_allocate_rejects_bad_weights(weights: list[int]) -> None:
     with pytest.raises((ValueError, TypeError)):
         Money(100, "usd").allocate(weights)
+
+
+@given(st.integers(-(10**30), 10**30), currencies)
+def test_decimal_string_is_the_number_format_amount_shows(amount_minor: int, code: str) -> None:
+    text = decimal_string(amount_minor, code)
+    assert format_amount(amount_minor, code) == f"{text} {code.upper()}"
+    assert major_to_minor(Decimal(text), code, RoundingMode.DOWN) == amount_minor

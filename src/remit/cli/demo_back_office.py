@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from remit.primitives.currency import exponent
+from remit.primitives.money import decimal_string
 
 PARIS = ZoneInfo("Europe/Paris")
 STATES = {"draft": "DRAFT", "open": "OPEN", "paid": "PAID", "void": "VOID"}
@@ -57,11 +56,6 @@ fields:
   - {platform: created, external: issued_paris, transform: timestamp,
      date_format: "%Y-%m-%d %H:%M:%S", timezone: Europe/Paris}
 """
-
-
-def major(amount_minor: int, currency: str) -> str:
-    """Minor units as the back office writes them: a decimal string of the major unit."""
-    return str(Decimal(amount_minor).scaleb(-exponent(currency)))
 
 
 def iso(ts: int) -> str:
@@ -103,7 +97,7 @@ class BackOffice:
             "stripe_id": invoice["id"],
             "number": invoice.get("number"),
             "customer": invoice["customer"],
-            "amount": major(invoice["amount_due"], invoice["currency"]),
+            "amount": decimal_string(invoice["amount_due"], invoice["currency"]),
             "currency": invoice["currency"].upper(),
             "state": STATES[invoice["status"]],
             "issued": datetime.fromtimestamp(invoice["created"], PARIS).strftime(

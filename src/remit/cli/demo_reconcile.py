@@ -23,12 +23,16 @@ from typing import Any
 import httpx
 
 from remit.analytics.engine import connect
-from remit.cli.demo_back_office import PARIS, RULES, BackOffice, iso, major
+from remit.cli.demo_back_office import PARIS, RULES, BackOffice, iso
 from remit.context import CallContext
 from remit.fde.reconcile import load, repair
 from remit.fde.reconcile.sources import SourceContext, parse_source
+from remit.ledger.reports import major_units
+from remit.primitives.money import RoundingMode, decimal_string, major_to_minor
 from remit.store.engine import Store
 
+# The copy's amounts have the currency's decimals: converting them rounds nothing.
+EXACT = RoundingMode.HALF_UP
 ORPHAN = "in_0RemovedFromThePlatform00"
 REPAIR_WAIT_S = 30
 OPERATOR = "demo operator"
@@ -80,7 +84,7 @@ def inject_drift(office: BackOffice) -> dict[str, str]:
     office.execute(
         "UPDATE invoices SET amount = :amount WHERE stripe_id = :id",
         id=edited.stripe_id,
-        amount=major(int(Decimal(edited.amount).scaleb(2)) - 500, "usd"),
+        amount=decimal_string(major_to_minor(Decimal(edited.amount), "usd", EXACT) - 500, "usd"),
     )
     office.execute(
         "INSERT INTO invoices VALUES ('INV-09999', :id, 'OLD-0001', 'cus_gone', '42.00', 'USD',"
@@ -163,7 +167,7 @@ def reconcile_bank(
             f"{summary['matched_pairs']} ({summary['ties']})"
         ),
         "reconcile: bank, breaks": _count(_breaks(api, run["id"]).values()),
-        "reconcile: bank, drift ledger - bank (USD)": major(drift.get("usd", 0), "usd"),
+        "reconcile: bank, drift ledger - bank (USD)": major_units(drift.get("usd", 0), "usd"),
     }
 
 
@@ -193,7 +197,7 @@ def write_bank_statement(store: Store, ctx: CallContext, path: Path) -> Path:
         for n, (reference, amount, at, label) in enumerate(lines, start=1):
             day = datetime.fromtimestamp(at, PARIS).strftime("%d/%m/%Y %H:%M")
             out.writerow([f"L{n:05d}", day, f"{label} {reference}".strip(), reference,
-                          major(amount, "usd")])  # fmt: skip
+                          decimal_string(amount, "usd")])  # fmt: skip
     return path
 
 

@@ -120,14 +120,20 @@ def major_to_minor(amount: Decimal, currency: str, mode: RoundingMode) -> int:
 
 def format_amount(amount_minor: int, currency: str) -> str:
     """Exact human form: ``format_amount(123456, "usd") == "1234.56 USD"``."""
+    code = _currency.normalize(currency).upper()
+    return f"{decimal_string(amount_minor, currency)} {code}"
+
+
+def decimal_string(amount_minor: int, currency: str) -> str:
+    """The major unit as exact decimal text: ``decimal_string(123456, "usd") == "1234.56"``,
+    ``decimal_string(-5, "jpy") == "-5"`` (what files and other systems write)."""
     _require_int(amount_minor, "amount_minor")
     digits = _currency.exponent(currency)
-    code = _currency.normalize(currency).upper()
     sign = "-" if amount_minor < 0 else ""
     whole, fraction = divmod(abs(amount_minor), 10**digits)
     if digits == 0:
-        return f"{sign}{whole} {code}"
-    return f"{sign}{whole}.{fraction:0{digits}d} {code}"
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:0{digits}d}"
 
 
 def parse_unit_amount_decimal(value: str | int | Decimal, param: str) -> Decimal:

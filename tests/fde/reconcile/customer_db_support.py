@@ -19,13 +19,14 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import stripe
+
+from remit.primitives.money import decimal_string
 
 ADMIN_URL = os.environ.get(
     "REMIT_TEST_CUSTOMER_DB_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -111,11 +112,6 @@ def customer_database() -> Iterator[str]:
         admin.dispose()
 
 
-def major_units(amount_minor: int) -> str:
-    """4000 -> "40.00": the customer keeps dollars (every currency here has two decimals)."""
-    return str(Decimal(amount_minor).scaleb(-2))
-
-
 class Receiver:
     """The customer's webhook endpoint, writing into their database."""
 
@@ -163,7 +159,8 @@ class Receiver:
             elif obj["object"] == "invoice":
                 conn.execute(_UPSERT_INVOICE, {
                     "stripe_id": obj["id"], "customer": obj["customer"], "number": obj["number"],
-                    "state": obj["status"].upper(), "amount": major_units(obj["amount_due"]),
+                    "state": obj["status"].upper(),
+                    "amount": decimal_string(obj["amount_due"], obj["currency"]),
                     "currency": obj["currency"], "created": obj["created"], "synced": synced,
                 })  # fmt: skip
         return 200
